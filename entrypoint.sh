@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Worker entry point (the Docker image's CMD; also used locally by scripts/demo.sh).
+#  1. make sure ComfyUI and its requirements are installed (scripts/install_comfyui.sh, a no-op
+#     when already done);
+#  2. start ComfyUI on 127.0.0.1:$COMFY_PORT (with --cpu when torch sees no GPU);
+#  3. start the RunPod handler (python handler.py "$@"), which waits for ComfyUI to answer.
+# Arguments go to handler.py: none for RunPod's worker loop, --rp_serve_api for the local API,
+# --test_input '<json>' for one local job. ComfyUI is stopped when the handler exits.
+# Environment: PYTHON, COMFYUI_DIR, COMFY_PORT (8188), COMFY_EXTRA_ARGS (extra main.py flags),
+# EXTRA_MODEL_PATHS (an extra_model_paths.yaml), COMFY_LOG (ComfyUI's log file).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$root"
+if [ -z "${PYTHON:-}" ]; then
+  if [ -x "$root/.venv/bin/python" ]; then PYTHON="$root/.venv/bin/python"; else PYTHON=python3; fi
+fi
+export PYTHON
+
+COMFYUI_DIR="$("$root/scripts/install_comfyui.sh" | tail -n 1)"
+export COMFYUI_DIR
+COMFY_PORT="${COMFY_PORT:-8188}"
+export COMFY_PORT
+
+args=(main.py --listen 127.0.0.1 --port "$COMFY_PORT" --disable-auto-launch)
+if ! "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  echo "[entrypoint] no GPU visible to torch: starting ComfyUI with --cpu" >&2
+  args+=(--cpu)
+fi
+if [ -n "${EXTRA_MODEL_PATHS:-}" ]; then
+  args+=(--extra-model-paths-config "$EXTRA_MODEL_PATHS")
+fi
+if [ -n "${COMFY_EXTRA_ARGS:-}" ]; then
+  read -r -a extra <<<"$COMFY_EXTRA_ARGS"
+  args+=("${extra[@]}")
+fi
+
+comfy_log="${COMFY_LOG:-/dev/stderr}"
+(cd "$COMFYUI_DIR" && exec "$PYTHON" "${args[@]}") >>"$comfy_log" 2>&1 &
+comfy_pid=$!
+stop_comfy() { kill "$comfy_pid" 2>/dev/null || true; wait "$comfy_pid" 2>/dev/null || true; }
+trap stop_comfy EXIT
+trap 'exit 143' TERM INT
+
+"$PYTHON" "$root/handler.py" "$@"

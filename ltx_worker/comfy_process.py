@@ -1,0 +1,73 @@
+"""Starting a local ComfyUI server process (tests, the demo and benchmarks; entrypoint.sh does
+the same in bash for production).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+#: ComfyUI's model folders LTX-2 and LTX-Video use (SPEC.md, "Models and deployment").
+MODEL_FOLDERS = (
+    "checkpoints",
+    "text_encoders",
+    "clip",
+    "loras",
+    "latent_upscale_models",
+    "vae",
+    "diffusion_models",
+    "upscale_models",
+)
+
+
+def tree_version(comfyui_dir: Path) -> str:
+    """ComfyUI's version string read from ``comfyui_version.py`` ("0.33.0"), or "unknown"."""
+    try:
+        text = (Path(comfyui_dir) / "comfyui_version.py").read_text()
+    except OSError:
+        return "unknown"
+    match = re.search(r"__version__\s*=\s*[\"']([^\"']+)", text)
+    return match.group(1) if match else "unknown"
+
+
+def write_extra_model_paths(path: Path, models_dir: Path, custom_nodes_dirs: list[Path]) -> Path:
+    """Write an extra_model_paths.yaml pointing every model folder at `models_dir/<folder>` and
+    adding `custom_nodes_dirs` as custom node folders; returns `path`."""
+    lines = ["ltx_worker:", f"  base_path: {Path(models_dir).resolve()}"]
+    lines += [f"  {folder}: {folder}" for folder in MODEL_FOLDERS if folder != "clip"]
+    lines.append("  clip: text_encoders")
+    if custom_nodes_dirs:
+        lines.append("  custom_nodes: |")
+        lines += [f"    {Path(d).resolve()}" for d in custom_nodes_dirs]
+    Path(path).write_text("\n".join(lines) + "\n")
+    return Path(path)
+
+
+def start_comfyui(
+    comfyui_dir: Path,
+    *,
+    port: int,
+    log_path: Path,
+    extra_model_paths: Path | None = None,
+    input_dir: Path | None = None,
+    output_dir: Path | None = None,
+    cpu: bool = True,
+    python: str = sys.executable,
+) -> subprocess.Popen:
+    """Start ``main.py`` of `comfyui_dir` on 127.0.0.1:`port`, logging to `log_path`.
+
+    Returns the process; the caller waits for readiness (`ComfyClient.wait_ready`) and stops it.
+    """
+    cmd = [python, "main.py", "--listen", "127.0.0.1", "--port", str(port), "--disable-auto-launch"]
+    if cpu:
+        cmd.append("--cpu")
+    if extra_model_paths:
+        cmd += ["--extra-model-paths-config", str(extra_model_paths)]
+    if input_dir:
+        cmd += ["--input-directory", str(input_dir)]
+    if output_dir:
+        cmd += ["--output-directory", str(output_dir)]
+    log = open(log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+    return subprocess.Popen(cmd, cwd=comfyui_dir, stdout=log, stderr=subprocess.STDOUT)

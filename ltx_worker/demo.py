@@ -1,0 +1,100 @@
+"""The quick-start job: one real image-to-video job through entrypoint.sh and the handler.
+
+``python -m ltx_worker.demo [--image PATH] [--prompt TEXT]`` runs an i2v job with RunPod's
+local test mode (``handler.py --test_input``) against a ComfyUI started by entrypoint.sh, then
+prints where the MP4 and poster are and what the video holds. It uses the real models when
+models.txt's files for the job are present (in $MODELS_DIR or ComfyUI's models/), otherwise it
+generates tiny random weights (ltx_worker.tinymodels): then the video shows noise, but every
+part of the path is real. LTX-2 when the ComfyUI has it, else the legacy LTX-Video 0.9.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .comfy_process import write_extra_model_paths
+from .config import PROJECT_ROOT
+from .models import load_models_txt, missing_files
+from .outputs import probe_video
+from .tinymodels import tree_has_ltx2
+
+DEFAULT_PROMPT = (
+    "A red and white lighthouse on a dark cliff at dusk, its beam sweeping over a calm sea, "
+    "gulls crossing the orange sky, waves breaking softly on the rocks below."
+)
+
+
+def _comfyui_dir(python: str) -> Path:
+    out = subprocess.run(
+        ["bash", str(PROJECT_ROOT / "scripts" / "install_comfyui.sh")],
+        env=dict(os.environ, PYTHON=python), check=True, stdout=subprocess.PIPE, text=True,
+    )
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the quick-start job; returns the process exit code."""
+    parser = argparse.ArgumentParser(prog="python -m ltx_worker.demo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--image", type=Path, default=PROJECT_ROOT / "examples" / "lighthouse.jpg")
+    parser.add_argument("--prompt", default=DEFAULT_PROMPT)
+    parser.add_argument("--quality", choices=["fast", "pro"], default="fast")
+    parser.add_argument("--duration", type=int, default=2)
+    parser.add_argument("--output-dir", type=Path, default=PROJECT_ROOT / "output")
+    args = parser.parse_args(argv)
+
+    python = sys.executable
+    comfyui_dir = _comfyui_dir(python)
+    ltx2 = tree_has_ltx2(comfyui_dir)
+    model = "ltx-2-i2v" if ltx2 else "ltxv-i2v"
+    profiles = {args.quality} if ltx2 else {"legacy"}
+    models_dirs = [Path(p) for p in os.environ.get("MODELS_DIR", "").split(os.pathsep) if p]
+    models_dirs.append(comfyui_dir / "models")
+    missing = missing_files(load_models_txt(PROJECT_ROOT / "models.txt"), models_dirs, profiles)
+
+    run_dir = args.output_dir.resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHON=python, COMFYUI_DIR=str(comfyui_dir), OUTPUT_DIR=str(run_dir),
+               COMFY_LOG=str(run_dir / "comfyui.log"))
+    if missing:
+        tiny = run_dir / "tiny-models"
+        print(f"[demo] {len(missing)} real model files missing (e.g. {missing[0].relpath}): "
+              f"generating tiny random weights in {tiny}", file=sys.stderr)
+        subprocess.run([python, "-m", "ltx_worker.tinymodels", "--comfyui-dir", str(comfyui_dir),
+                        "--models-dir", str(tiny)], check=True, stdout=subprocess.DEVNULL)
+        extra = write_extra_model_paths(run_dir / "extra_model_paths.yaml", tiny,
+                                        [PROJECT_ROOT / "tests" / "comfy_nodes"])
+        env["EXTRA_MODEL_PATHS"] = str(extra)
+    elif models_dirs[:-1]:
+        extra = write_extra_model_paths(run_dir / "extra_model_paths.yaml", models_dirs[0], [])
+        env["EXTRA_MODEL_PATHS"] = str(extra)
+
+    image_b64 = base64.b64encode(args.image.read_bytes()).decode()
+    mime = "image/png" if args.image.suffix.lower() == ".png" else "image/jpeg"
+    job = {"id": "quickstart", "input": {
+        "model": model, "prompt": args.prompt, "quality": args.quality, "resolution": "720p",
+        "duration": args.duration, "image_urls": [f"data:{mime};base64,{image_b64}"], "seed": 42}}
+    print(f"[demo] {model} {args.quality} job through entrypoint.sh (ComfyUI log: {env['COMFY_LOG']})",
+          file=sys.stderr)
+    proc = subprocess.run([str(PROJECT_ROOT / "entrypoint.sh"), "--test_input", json.dumps(job)],
+                          env=env, cwd=PROJECT_ROOT)
+    video = run_dir / "quickstart.mp4"
+    if proc.returncode != 0 or not video.is_file():
+        print("[demo] the job failed; see the log above", file=sys.stderr)
+        return proc.returncode or 1
+    facts = probe_video(video)
+    print(f"\nVideo:  {video}\nPoster: {run_dir / 'quickstart.jpg'}")
+    print(f"        {facts.width}x{facts.height}, {facts.frames} frames at {facts.fps:g} fps "
+          f"({facts.duration_s:g} s), audio: {'yes' if facts.has_audio else 'no'}, {facts.bytes} bytes"
+          + ("  [tiny random weights: the picture is noise]" if missing else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""The worker's error model: every failure is a `WorkerError` with a code from SPEC.md.
+
+A RunPod handler reports a failure by returning ``{"error": ...}``; `WorkerError.to_output`
+gives that dict. Messages are written for a backend developer: they name the field, node or
+file at fault and never carry stack traces, secrets, signed URLs or local paths.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ErrorCode(str, enum.Enum):
+    """Error codes of the job contract (SPEC.md, "Job output")."""
+
+    INVALID_INPUT = "INVALID_INPUT"
+    INPUT_FETCH_FAILED = "INPUT_FETCH_FAILED"
+    MODEL_MISSING = "MODEL_MISSING"
+    WORKFLOW_INVALID = "WORKFLOW_INVALID"
+    OUT_OF_MEMORY = "OUT_OF_MEMORY"
+    TIMEOUT = "TIMEOUT"
+    CANCELLED = "CANCELLED"
+    COMFY_UNAVAILABLE = "COMFY_UNAVAILABLE"
+    GENERATION_FAILED = "GENERATION_FAILED"
+    OUTPUT_MISSING = "OUTPUT_MISSING"
+    UPLOAD_FAILED = "UPLOAD_FAILED"
+    INTERNAL = "INTERNAL"
+
+
+#: Whether retrying the same job can help, per code (a default; a raise site may override).
+RETRYABLE: dict[ErrorCode, bool] = {
+    ErrorCode.INVALID_INPUT: False,
+    ErrorCode.INPUT_FETCH_FAILED: True,
+    ErrorCode.MODEL_MISSING: False,
+    ErrorCode.WORKFLOW_INVALID: False,
+    ErrorCode.OUT_OF_MEMORY: True,
+    ErrorCode.TIMEOUT: True,
+    ErrorCode.CANCELLED: False,
+    ErrorCode.COMFY_UNAVAILABLE: True,
+    ErrorCode.GENERATION_FAILED: False,
+    ErrorCode.OUTPUT_MISSING: True,
+    ErrorCode.UPLOAD_FAILED: True,
+    ErrorCode.INTERNAL: True,
+}
+
+
+class WorkerError(Exception):
+    """A job failure with a contract error code.
+
+    Args:
+        code: one of `ErrorCode`.
+        message: what went wrong and what to do, for a backend developer.
+        retryable: whether the same job may succeed on a retry; defaults to `RETRYABLE[code]`.
+        details: small JSON-safe facts (field names, node ids, file names), never secrets or paths.
+    """
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        retryable: bool | None = None,
+        details: dict | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = ErrorCode(code)
+        self.message = message
+        self.retryable = RETRYABLE[self.code] if retryable is None else retryable
+        self.details = details or {}
+
+    def to_output(self) -> dict:
+        """The job result RunPod marks FAILED: ``{"error": str, "error_code", "retryable", ...}``.
+
+        RunPod's SDK takes a returned dict with an "error" key as a failed job; the structured
+        fields ride beside it.
+        """
+        out = {
+            "error": f"{self.code.value}: {self.message}",
+            "error_code": self.code.value,
+            "message": self.message,
+            "retryable": self.retryable,
+        }
+        if self.details:
+            out["details"] = self.details
+        return out
+
+    def __repr__(self) -> str:
+        return f"WorkerError({self.code.value}, {self.message!r}, retryable={self.retryable})"

@@ -1,0 +1,200 @@
+"""The RunPod handler: one job from input to MP4 (SPEC.md, "What the worker does for a job").
+
+`JobHandler` is built once per worker process (`JobHandler.start` waits for ComfyUI and checks
+the templates against its ``/object_info``) and is then called by the RunPod SDK for every job.
+It is an async callable: the SDK awaits it on its event loop, and the blocking ComfyUI calls run
+in a worker thread so the loop stays free for the SDK's pings and stop signals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .comfy_client import ComfyClient
+from .config import Settings
+from .errors import ErrorCode, WorkerError
+from .inputs import fetch_image_bytes, prepare_image
+from .job import CAMERA_LORAS, JobInput, parse_job_input, pick_seed
+from .outputs import probe_video, write_poster
+from .templates import Template, TemplateRegistry
+from .workflow_check import check_graph
+
+log = logging.getLogger(__name__)
+
+_SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def _job_tag(job: dict) -> str:
+    """A file-name-safe tag for the job: its id's safe characters, or a fresh uuid."""
+    tag = _SAFE_ID.sub("", str(job.get("id") or ""))[:64]
+    return tag or uuid.uuid4().hex
+
+
+class JobHandler:
+    """Runs jobs through one ComfyUI server.
+
+    Args:
+        settings: the worker's configuration (`config.load_settings`).
+        client: a `ComfyClient`; one is made from `settings` when omitted.
+    """
+
+    def __init__(self, settings: Settings, client: ComfyClient | None = None) -> None:
+        self.settings = settings
+        self.client = client or ComfyClient(settings.comfy_url, settings.comfy_request_timeout_s)
+        self.all_templates = TemplateRegistry.load(settings.workflows_dir)
+        self.templates: TemplateRegistry | None = None
+        self.comfyui_version = "unknown"
+
+    # -- start-up -----------------------------------------------------------------------------
+    def start(self) -> "JobHandler":
+        """Wait for ComfyUI, then keep the templates its node schemas can run.
+
+        Templates that use node classes this ComfyUI lacks (LTX-2 on 0.3.75) are left out and
+        logged; a template that names known classes but fails the schema check is an error.
+
+        Raises:
+            WorkerError: COMFY_UNAVAILABLE when ComfyUI does not answer in time;
+                WORKFLOW_INVALID when a runnable template fails the schema check.
+        """
+        stats = self.client.wait_ready(self.settings.comfy_ready_timeout_s)
+        self.comfyui_version = stats.get("system", {}).get("comfyui_version", "unknown")
+        object_info = self.client.object_info()
+        runnable = self.all_templates.supported_by(set(object_info))
+        problems = [
+            f"{t.name}: {p}" for t in runnable.templates for p in check_graph(t.graph, object_info)
+        ]
+        if problems:
+            raise WorkerError(
+                ErrorCode.WORKFLOW_INVALID,
+                "templates do not match this ComfyUI's nodes: " + "; ".join(problems[:10]),
+            )
+        skipped = {t.name for t in self.all_templates.templates} - {t.name for t in runnable.templates}
+        if skipped:
+            log.warning(
+                "ComfyUI %s lacks nodes for templates %s; their models are unavailable",
+                self.comfyui_version,
+                ", ".join(sorted(skipped)),
+            )
+        self.templates = runnable
+        log.info("ComfyUI %s ready; templates: %s", self.comfyui_version,
+                 ", ".join(t.name for t in runnable.templates))
+        return self
+
+    def _template_for(self, job: JobInput) -> Template:
+        registry = self.templates or self.all_templates
+        try:
+            return registry.get(job.model, job.quality)
+        except WorkerError:
+            self.all_templates.get(job.model, job.quality)  # raises when no template exists at all
+            raise WorkerError(
+                ErrorCode.WORKFLOW_INVALID,
+                f"model {job.model} needs ComfyUI nodes this server (ComfyUI {self.comfyui_version})"
+                " does not have",
+                retryable=False,
+            ) from None
+
+    # -- one job ------------------------------------------------------------------------------
+    async def __call__(self, job: dict) -> dict:
+        """Run one RunPod job; returns the result dict, or ``WorkerError.to_output()``."""
+        try:
+            return await self._run(job)
+        except WorkerError as err:
+            log.warning("job %s failed: %r", job.get("id"), err)
+            return err.to_output()
+        except Exception:  # noqa: BLE001 - the SDK must get a clean error, never a trace
+            log.exception("job %s: unexpected error", job.get("id"))
+            return WorkerError(ErrorCode.INTERNAL, "unexpected worker error; see the worker log").to_output()
+
+    async def _run(self, job: dict) -> dict:
+        t0 = time.monotonic()
+        spec = parse_job_input(job.get("input"))
+        template = self._template_for(spec)
+        if spec.camera_lora and "camera_lora" not in template.params:
+            raise WorkerError(
+                ErrorCode.INVALID_INPUT, f"camera_lora: camera moves are not available for {spec.model}"
+            )
+        tag = _job_tag(job)
+        image_name = None
+        if spec.image_urls:
+            image_name = await asyncio.to_thread(self._upload_start_image, spec.image_urls[0], tag)
+        t_inputs = time.monotonic()
+
+        size = spec.render()
+        seed = pick_seed(spec)
+        values: dict[str, Any] = {
+            "prompt": spec.prompt,
+            "negative_prompt": spec.negative_prompt,
+            "width": size.width,
+            "height": size.height,
+            "half_width": size.width // 2,
+            "half_height": size.height // 2,
+            "frames": size.frames,
+            "fps": size.fps,
+            "seed": seed,
+            "image": image_name,
+            "image_strength": spec.image_strength,
+            "camera_lora": CAMERA_LORAS[spec.camera_lora] if spec.camera_lora else None,
+            "camera_strength": spec.camera_strength,
+            "filename_prefix": f"ltxw/{tag}",
+        }
+        graph = template.fill({k: v for k, v in values.items() if k in template.params})
+        output_id = template.node_id(graph, template.output)
+        prompt_id, entry = await asyncio.to_thread(
+            self.client.run_prompt, graph, timeout_s=self.settings.job_deadline_s
+        )
+        files = [f for f in self.client.output_files(entry, output_id) if f.filename.endswith(".mp4")]
+        if not files:
+            raise WorkerError(ErrorCode.OUTPUT_MISSING, f"prompt {prompt_id} saved no MP4")
+        out_dir = Path(self.settings.output_dir)
+        video_path = await asyncio.to_thread(self.client.download, files[0], out_dir / f"{tag}.mp4")
+        t_generated = time.monotonic()
+        facts = await asyncio.to_thread(probe_video, video_path)
+        poster_path = await asyncio.to_thread(write_poster, video_path, out_dir / f"{tag}.jpg")
+        t_done = time.monotonic()
+        return {
+            "video_path": str(video_path),
+            "video_url": None,
+            "poster_path": str(poster_path),
+            "poster_url": None,
+            "video": facts.to_dict(),
+            "seed": seed,
+            "settings": {
+                "model": spec.model,
+                "quality": spec.quality,
+                "resolution": spec.resolution,
+                "aspect_ratio": spec.aspect_ratio,
+                "duration": spec.duration,
+                "width": size.width,
+                "height": size.height,
+                "frames": size.frames,
+                "fps": size.fps,
+                "camera_lora": spec.camera_lora,
+                "camera_strength": spec.camera_strength if spec.camera_lora else None,
+                "image_strength": spec.image_strength if spec.image_urls else None,
+                "template": template.name,
+                "comfyui_version": self.comfyui_version,
+            },
+            "timings": {
+                "inputs_s": round(t_inputs - t0, 3),
+                "generation_s": round(t_generated - t_inputs, 3),
+                "upload_s": round(t_done - t_generated, 3),
+                "total_s": round(t_done - t0, 3),
+            },
+            "prompt_id": prompt_id,
+            "external_id": spec.external_id,
+        }
+
+    def _upload_start_image(self, source: str, tag: str) -> str:
+        raw = fetch_image_bytes(
+            source, max_bytes=self.settings.max_image_bytes, timeout_s=self.settings.image_fetch_timeout_s
+        )
+        png, _ = prepare_image(
+            raw, max_bytes=self.settings.max_image_bytes, max_pixels=self.settings.max_image_pixels
+        )
+        return self.client.upload_image(png, f"ltxw-{tag}-start.png")

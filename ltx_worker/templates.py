@@ -1,0 +1,193 @@
+"""Workflow templates: API-format graphs in workflows/ and the bindings declared beside them.
+
+A template is ``workflows/<name>.json`` (a ComfyUI API-format prompt) plus
+``workflows/<name>.bindings.json`` (docs/architecture.md gives the format). Bindings name nodes
+by their title (``_meta.title``), so a graph re-exported from the UI with new node ids still
+binds. Filling is a structural edit of a deep copy of the graph: inputs are set to values and
+optional nodes are bypassed by rewiring links; no JSON text is ever built from job input.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ErrorCode, WorkerError
+
+Graph = dict[str, dict[str, Any]]
+
+
+class TemplateError(ValueError):
+    """A template or its bindings are malformed (a bug of the template, not of the job)."""
+
+
+@dataclass(frozen=True)
+class Template:
+    """One API-format graph and its bindings.
+
+    Attributes:
+        name: file stem, e.g. ``ltx2_t2v_fast``.
+        family: ``ltx2`` or ``ltxv``.
+        serves: the (model, quality) pairs this template renders.
+        graph: the API-format prompt, never mutated (fill works on a copy).
+        params: parameter -> list of (node title, input name).
+        bypass_when_absent: parameter -> list of (node title, input whose link replaces the
+            node's output 0) applied when the parameter is None.
+        output: title of the node whose saved video is the job's result.
+    """
+
+    name: str
+    family: str
+    serves: tuple[tuple[str, str], ...]
+    graph: Graph
+    params: dict[str, list[tuple[str, str]]]
+    bypass_when_absent: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    output: str = "Save Video"
+
+    def node_id(self, graph: Graph, title: str) -> str:
+        """The id of the one node titled `title` in `graph`.
+
+        Raises:
+            TemplateError: no node, or more than one, has that title.
+        """
+        ids = [nid for nid, node in graph.items() if node.get("_meta", {}).get("title") == title]
+        if len(ids) != 1:
+            raise TemplateError(f"{self.name}: {len(ids)} nodes are titled {title!r}, need 1")
+        return ids[0]
+
+    def model_files(self) -> list[tuple[str, str]]:
+        """(class_type, file name) of every model file the graph loads (inputs ending in
+        .safetensors/.ckpt/.pt/.pth/.bin/.gguf), for start-up checks."""
+        files = []
+        for node in self.graph.values():
+            for value in node.get("inputs", {}).values():
+                if isinstance(value, str) and value.endswith(
+                    (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf")
+                ):
+                    files.append((node["class_type"], value))
+        return files
+
+    def fill(self, values: dict[str, Any]) -> Graph:
+        """A filled copy of the graph.
+
+        Args:
+            values: parameter -> value. Every parameter in `params` must be present; a value of
+                None for a parameter in `bypass_when_absent` bypasses its nodes instead.
+
+        Raises:
+            TemplateError: a parameter the template binds has no value, or a binding does not
+                resolve (unknown title, missing input, input that is a link).
+        """
+        graph = copy.deepcopy(self.graph)
+        for param, bypasses in self.bypass_when_absent.items():
+            if values.get(param) is None:
+                for title, via_input in bypasses:
+                    _bypass(graph, self.node_id(graph, title), via_input, self.name)
+        for param, targets in self.params.items():
+            if param not in values:
+                raise TemplateError(f"{self.name}: no value for bound parameter {param!r}")
+            value = values[param]
+            if value is None and param in self.bypass_when_absent:
+                continue
+            for title, input_name in targets:
+                node = graph[self.node_id(graph, title)]
+                current = node["inputs"].get(input_name)
+                if input_name not in node["inputs"] or _is_link(current):
+                    raise TemplateError(
+                        f"{self.name}: node {title!r} has no widget input {input_name!r}"
+                    )
+                node["inputs"][input_name] = value
+        return graph
+
+
+def _is_link(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 2 and isinstance(value[1], int)
+
+
+def _bypass(graph: Graph, node_id: str, via_input: str, name: str) -> None:
+    """Remove `node_id`, pointing every link to its output 0 at the link feeding `via_input`."""
+    source = graph[node_id]["inputs"].get(via_input)
+    if not _is_link(source):
+        raise TemplateError(f"{name}: bypassed node {node_id} has no linked input {via_input!r}")
+    del graph[node_id]
+    for node in graph.values():
+        for key, value in node["inputs"].items():
+            if _is_link(value) and str(value[0]) == node_id:
+                if value[1] != 0:
+                    raise TemplateError(f"{name}: bypass of node {node_id} output {value[1]}")
+                node["inputs"][key] = list(source)
+
+
+def load_template(path: Path) -> Template:
+    """Load ``<name>.json`` and its ``<name>.bindings.json``.
+
+    Raises:
+        TemplateError: a file is missing, not JSON, or lacks a required bindings key.
+    """
+    bindings_path = path.with_name(path.stem + ".bindings.json")
+    try:
+        graph = json.loads(path.read_text())
+        bindings = json.loads(bindings_path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise TemplateError(f"{path.name}: {err}") from None
+    try:
+        return Template(
+            name=path.stem,
+            family=bindings["family"],
+            serves=tuple((s["model"], s["quality"]) for s in bindings["serves"]),
+            graph=graph,
+            params={k: [tuple(t) for t in v] for k, v in bindings["params"].items()},
+            bypass_when_absent={
+                k: [(b["node"], b["input"]) for b in v]
+                for k, v in bindings.get("bypass_when_absent", {}).items()
+            },
+            output=bindings.get("output", "Save Video"),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise TemplateError(f"{bindings_path.name}: malformed bindings ({err!r})") from None
+
+
+class TemplateRegistry:
+    """All templates of a workflows folder, looked up by (model, quality)."""
+
+    def __init__(self, templates: list[Template]) -> None:
+        self.templates = templates
+        self._by_key: dict[tuple[str, str], Template] = {}
+        for template in templates:
+            for key in template.serves:
+                if key in self._by_key:
+                    raise TemplateError(
+                        f"{key} is served by both {self._by_key[key].name} and {template.name}"
+                    )
+                self._by_key[key] = template
+
+    @classmethod
+    def load(cls, workflows_dir: Path) -> "TemplateRegistry":
+        """Load every ``*.json`` with a ``*.bindings.json`` beside it in `workflows_dir`."""
+        paths = sorted(
+            p for p in workflows_dir.glob("*.json") if not p.name.endswith(".bindings.json")
+        )
+        return cls([load_template(p) for p in paths])
+
+    def get(self, model: str, quality: str) -> Template:
+        """The template for a job.
+
+        Raises:
+            WorkerError: WORKFLOW_INVALID when no template serves (model, quality).
+        """
+        try:
+            return self._by_key[(model, quality)]
+        except KeyError:
+            raise WorkerError(
+                ErrorCode.WORKFLOW_INVALID,
+                f"no workflow template serves model={model} quality={quality}",
+            ) from None
+
+    def supported_by(self, class_types: set[str]) -> "TemplateRegistry":
+        """The templates whose every node class is in `class_types` (a ComfyUI's object_info)."""
+        return TemplateRegistry(
+            [t for t in self.templates if all(n["class_type"] in class_types for n in t.graph.values())]
+        )

@@ -1,0 +1,133 @@
+"""Shared fixtures: one real ComfyUI server per test session, on tiny generated weights.
+
+The ComfyUI tree is $COMFYUI_DIR, or what scripts/install_comfyui.sh installs (the registry's
+0.3.75 here). Tiny models are generated into a session folder and found through an
+extra_model_paths.yaml that also loads the test-only text-encoder node (tests/comfy_nodes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+from ltx_worker.comfy_client import ComfyClient
+from ltx_worker.comfy_process import start_comfyui, tree_version, write_extra_model_paths
+from ltx_worker.config import PROJECT_ROOT, load_settings
+from ltx_worker.handler import JobHandler
+
+SHARED = PROJECT_ROOT.parent / "shared"
+TEST_NODES = PROJECT_ROOT / "tests" / "comfy_nodes"
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_test_image(width: int = 640, height: int = 360, seed: int = 0) -> bytes:
+    """A PNG picture with large shapes and colours (a start image whose first frame is checked)."""
+    img = Image.new("RGB", (width, height), (20 + 40 * seed % 200, 60, 140))
+    draw = ImageDraw.Draw(img)
+    for i in range(6):
+        x = (i * 97 + seed * 53) % width
+        draw.ellipse([x, height // 6, x + width // 4, height // 6 + height // 2],
+                     fill=((i * 70 + seed * 30) % 255, 200 - i * 25, (i * 40) % 255))
+    draw.rectangle([0, height * 3 // 4, width, height], fill=(230, 210, 60))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@dataclass
+class ComfyServer:
+    """A running ComfyUI for the session."""
+
+    url: str
+    port: int
+    comfyui_dir: Path
+    version: str
+    input_dir: Path
+    output_dir: Path
+    models_dir: Path
+    log_path: Path
+    object_info: dict
+
+    @property
+    def has_ltx2(self) -> bool:
+        """Whether this ComfyUI has the LTX-2 nodes."""
+        return "LTXAVTextEncoderLoader" in self.object_info
+
+
+@pytest.fixture(scope="session")
+def comfyui_dir() -> Path:
+    """The ComfyUI tree under test ($COMFYUI_DIR or the installed default)."""
+    env = dict(os.environ, PYTHON=sys.executable)
+    out = subprocess.run(
+        ["bash", str(PROJECT_ROOT / "scripts" / "install_comfyui.sh")],
+        env=env, check=True, capture_output=True, text=True,
+    )
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory, comfyui_dir: Path) -> Path:
+    """A models folder with tiny weights for every family the tree supports."""
+    models = tmp_path_factory.mktemp("models")
+    subprocess.run(
+        [sys.executable, "-m", "ltx_worker.tinymodels", "--comfyui-dir", str(comfyui_dir),
+         "--models-dir", str(models)],
+        check=True, capture_output=True, text=True,
+    )
+    return models
+
+
+@pytest.fixture(scope="session")
+def comfy(tmp_path_factory: pytest.TempPathFactory, comfyui_dir: Path, tiny_models: Path) -> ComfyServer:
+    """One real ComfyUI server (CPU) for the whole session."""
+    base = tmp_path_factory.mktemp("comfy")
+    extra = write_extra_model_paths(base / "extra_model_paths.yaml", tiny_models, [TEST_NODES])
+    port = free_port()
+    log_path = base / "comfyui.log"
+    proc = start_comfyui(
+        comfyui_dir, port=port, log_path=log_path, extra_model_paths=extra,
+        input_dir=base / "input", output_dir=base / "output",
+    )
+    client = ComfyClient(f"http://127.0.0.1:{port}")
+    try:
+        client.wait_ready(120)
+    except Exception:
+        proc.kill()
+        raise RuntimeError("ComfyUI did not start:\n" + log_path.read_text()[-4000:]) from None
+    yield ComfyServer(
+        url=client.base_url, port=port, comfyui_dir=comfyui_dir, version=tree_version(comfyui_dir),
+        input_dir=base / "input", output_dir=base / "output", models_dir=tiny_models,
+        log_path=log_path, object_info=client.object_info(),
+    )
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def job_handler(comfy: ComfyServer, tmp_path_factory: pytest.TempPathFactory) -> JobHandler:
+    """The worker's handler bound to the session's ComfyUI."""
+    settings = load_settings(comfy_port=comfy.port, output_dir=tmp_path_factory.mktemp("out"))
+    return JobHandler(settings).start()
+
+
+def run_job(handler: JobHandler, job_input: dict, job_id: str = "test-job") -> dict:
+    """Run one job through the handler the way the RunPod SDK does (awaiting the coroutine)."""
+    return asyncio.run(handler({"id": job_id, "input": job_input}))

@@ -1,0 +1,78 @@
+"""The job contract (SPEC.md "Job input"): derived sizes and field-named errors."""
+
+import pytest
+
+from ltx_worker.errors import ErrorCode, WorkerError
+from ltx_worker.job import frames_for, parse_job_input
+
+BASE = {"model": "ltx-2-t2v", "prompt": "a red fox runs through snow"}
+
+
+@pytest.mark.parametrize(
+    ("duration", "fps", "frames"),
+    [(2, 24, 49), (10, 24, 241), (15, 24, 361), (20, 24, 481), (10, 25, 257), (20, 25, 497), (3, 25, 81)],
+)
+def test_frames_are_8k_plus_1_and_capped(duration, fps, frames):
+    assert frames_for(duration, fps) == frames
+    assert (frames - 1) % 8 == 0
+    assert frames >= min(duration * fps, frames)
+
+
+@pytest.mark.parametrize(
+    ("resolution", "aspect", "size"),
+    [("720p", "16:9", (1280, 704)), ("1080p", "16:9", (1920, 1088)), ("720p", "9:16", (704, 1280)),
+     ("1080p", "1:1", (1088, 1088))],
+)
+def test_sizes_are_multiples_of_64(resolution, aspect, size):
+    job = parse_job_input({**BASE, "resolution": resolution, "aspect_ratio": aspect})
+    r = job.render()
+    assert (r.width, r.height) == size
+    assert r.width % 64 == 0 and r.height % 64 == 0
+
+
+def test_defaults_and_normalisation():
+    job = parse_job_input({**BASE, "prompt": "   a cat sleeping  ", "camera_lora": "Dolly-In"})
+    assert job.prompt == "a cat sleeping"
+    assert job.camera_lora == "dolly_in"
+    assert (job.quality, job.resolution, job.duration, job.fps, job.audio) == ("fast", "720p", 10, 24, True)
+    assert job.family == "ltx2" and not job.is_i2v
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"model": "ltx-3"}, "model"),
+        ({"duration": 0}, "duration"),
+        ({"duration": 21}, "duration"),
+        ({"duration": "10"}, "duration"),
+        ({"prompt": "x" * 5000}, "prompt"),
+        ({"prompt": "  a "}, "prompt"),
+        ({"prompt": "bell\x07"}, "prompt"),
+        ({"quality": "ultra"}, "quality"),
+        ({"resolution": "4k"}, "resolution"),
+        ({"seed": -1}, "seed"),
+        ({"seed": 2**32}, "seed"),
+        ({"camera_lora": "barrel_roll"}, "camera_lora"),
+        ({"colour": "red"}, "colour"),
+        ({"image_urls": ["https://example.com/a.png"]}, "image_urls"),
+        ({"model": "ltx-2-i2v"}, "image_urls"),
+        ({"model": "ltx-2-i2v", "image_urls": ["ftp://example.com/a.png"]}, "image_urls"),
+        ({"model": "ltx-2-i2v", "image_urls": ["https://a/1.png", "https://a/2.png"]}, "image_urls"),
+        ({"image_strength": 1.5}, "image_strength"),
+    ],
+)
+def test_bad_input_names_the_field(change, field):
+    with pytest.raises(WorkerError) as info:
+        parse_job_input({**BASE, **change})
+    err = info.value
+    assert err.code is ErrorCode.INVALID_INPUT and err.retryable is False
+    assert err.message.startswith(field) or f"; {field}" in err.message, err.message
+    out = err.to_output()
+    assert out["error_code"] == "INVALID_INPUT" and field in out["error"]
+
+
+def test_missing_fields_and_non_object():
+    with pytest.raises(WorkerError, match="prompt: required field is missing"):
+        parse_job_input({"model": "ltx-2-t2v"})
+    with pytest.raises(WorkerError, match="input must be a JSON object"):
+        parse_job_input(["not", "a", "dict"])
