@@ -8,6 +8,7 @@ file at fault and never carry stack traces, secrets, signed URLs or local paths.
 from __future__ import annotations
 
 import enum
+import json
 
 
 class ErrorCode(str, enum.Enum):
@@ -71,11 +72,14 @@ class WorkerError(Exception):
     def to_output(self) -> dict:
         """The job result RunPod marks FAILED: ``{"error": str, "error_code", "retryable", ...}``.
 
-        RunPod's SDK takes a returned dict with an "error" key as a failed job; the structured
-        fields ride beside it.
+        RunPod's SDK takes a returned dict's "error" as the failed job's error and the rest as
+        its output. "error" is itself JSON (``{"code", "message", "retryable"}``) so a backend
+        that reads only RunPod's error field still gets the code and whether to retry.
         """
         out = {
-            "error": f"{self.code.value}: {self.message}",
+            "error": json.dumps(
+                {"code": self.code.value, "message": self.message, "retryable": self.retryable}
+            ),
             "error_code": self.code.value,
             "message": self.message,
             "retryable": self.retryable,

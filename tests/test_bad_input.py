@@ -12,7 +12,7 @@ import pytest
 from ltx_worker.config import load_settings
 from ltx_worker.handler import JobHandler
 
-from .conftest import free_port
+from support import free_port
 
 I2V = {"model": "ltx-2-i2v", "prompt": "a lighthouse at dusk", "image_urls": ["https://example.com/x.png"]}
 

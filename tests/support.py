@@ -1,0 +1,37 @@
+"""Helpers shared by the tests (plain functions; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+
+from PIL import Image, ImageDraw
+
+from ltx_worker.handler import JobHandler
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_test_image(width: int = 640, height: int = 360, seed: int = 0) -> bytes:
+    """A PNG picture with large shapes and colours (a start image whose first frame is checked)."""
+    img = Image.new("RGB", (width, height), (20 + 40 * seed % 200, 60, 140))
+    draw = ImageDraw.Draw(img)
+    for i in range(6):
+        x = (i * 97 + seed * 53) % width
+        draw.ellipse([x, height // 6, x + width // 4, height // 6 + height // 2],
+                     fill=((i * 70 + seed * 30) % 255, 200 - i * 25, (i * 40) % 255))
+    draw.rectangle([0, height * 3 // 4, width, height], fill=(230, 210, 60))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def run_job(handler: JobHandler, job_input: dict, job_id: str = "test-job") -> dict:
+    """Run one job through the handler the way the RunPod SDK does (awaiting the coroutine)."""
+    return asyncio.run(handler({"id": job_id, "input": job_input}))
