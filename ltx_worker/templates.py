@@ -75,24 +75,27 @@ class Template:
 
         Args:
             values: parameter -> value. Every parameter in `params` must be present; a value of
-                None for a parameter in `bypass_when_absent` bypasses its nodes instead.
+                None for a parameter in `bypass_when_absent` bypasses its nodes instead, and
+                bindings to a bypassed node are then skipped.
 
         Raises:
             TemplateError: a parameter the template binds has no value, or a binding does not
                 resolve (unknown title, missing input, input that is a link).
         """
         graph = copy.deepcopy(self.graph)
+        bypassed: set[str] = set()
         for param, bypasses in self.bypass_when_absent.items():
             if values.get(param) is None:
                 for title, via_input in bypasses:
                     _bypass(graph, self.node_id(graph, title), via_input, self.name)
+                    bypassed.add(title)
         for param, targets in self.params.items():
             if param not in values:
                 raise TemplateError(f"{self.name}: no value for bound parameter {param!r}")
             value = values[param]
-            if value is None and param in self.bypass_when_absent:
-                continue
             for title, input_name in targets:
+                if title in bypassed:
+                    continue
                 node = graph[self.node_id(graph, title)]
                 current = node["inputs"].get(input_name)
                 if input_name not in node["inputs"] or _is_link(current):

@@ -1,0 +1,109 @@
+"""Template filling is a structural graph edit bound by node titles (docs/architecture.md)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+
+import pytest
+
+from ltx_worker.config import PROJECT_ROOT
+from ltx_worker.templates import TemplateError, TemplateRegistry, load_template
+
+WORKFLOWS = PROJECT_ROOT / "workflows"
+REGISTRY = TemplateRegistry.load(WORKFLOWS)
+
+VALUES = {
+    "prompt": 'a "quoted" prompt with } braces {',
+    "negative_prompt": "blurry",
+    "width": 1280, "height": 704, "half_width": 640, "half_height": 352,
+    "frames": 49, "fps": 24, "seed": 123, "image": "ltxw-job-start.png", "image_strength": 0.8,
+    "camera_lora": "ltx-2-19b-lora-camera-control-dolly-in.safetensors", "camera_strength": 0.9,
+    "filename_prefix": "ltxw/job",
+}
+
+
+def values_for(template):
+    return {k: v for k, v in VALUES.items() if k in template.params}
+
+
+def renumbered(graph: dict, offset: int = 1000) -> dict:
+    """The graph as a UI re-export might write it: new node ids, links rewritten."""
+    mapping = {nid: str(int(nid) * 7 + offset) if nid.isdigit() else nid + "x" for nid in graph}
+    out = {}
+    for nid, node in graph.items():
+        node = copy.deepcopy(node)
+        for key, value in node["inputs"].items():
+            if isinstance(value, list) and len(value) == 2 and isinstance(value[1], int):
+                node["inputs"][key] = [mapping[str(value[0])], value[1]]
+        out[mapping[nid]] = node
+    return out
+
+
+def by_title(graph: dict) -> dict:
+    return {n["_meta"]["title"]: n for n in graph.values() if "_meta" in n}
+
+
+@pytest.mark.parametrize("template", REGISTRY.templates, ids=lambda t: t.name)
+def test_every_binding_resolves_and_sets_the_value(template):
+    graph = template.fill(values_for(template))
+    for param, targets in template.params.items():
+        for title, input_name in targets:
+            node = graph[template.node_id(graph, title)]
+            assert node["inputs"][input_name] == VALUES[param]
+    assert json.loads(json.dumps(graph)) == graph
+    assert template.graph != graph, "fill works on a copy"
+
+
+@pytest.mark.parametrize("template", REGISTRY.templates, ids=lambda t: t.name)
+def test_bindings_survive_renumbered_node_ids(template):
+    moved = dataclasses.replace(template, graph=renumbered(template.graph))
+    a, b = template.fill(values_for(template)), moved.fill(values_for(moved))
+    assert set(a) != set(b)
+    assert {t: n["inputs"] for t, n in by_title(a).items() if not _has_links(n)} == {
+        t: n["inputs"] for t, n in by_title(b).items() if not _has_links(n)}
+
+
+def _has_links(node):
+    return any(isinstance(v, list) for v in node["inputs"].values())
+
+
+@pytest.mark.parametrize("template", [t for t in REGISTRY.templates if t.bypass_when_absent],
+                         ids=lambda t: t.name)
+def test_absent_camera_lora_bypasses_the_node(template):
+    values = {**values_for(template), "camera_lora": None}
+    graph = template.fill(values)
+    titles = {n.get("_meta", {}).get("title") for n in graph.values()}
+    assert "Camera LoRA" not in titles
+    lora_id = template.node_id(template.graph, "Camera LoRA")
+    feed = template.graph[lora_id]["inputs"]["model"]
+    consumers = [
+        (nid, key) for nid, n in template.graph.items() for key, v in n["inputs"].items()
+        if isinstance(v, list) and len(v) == 2 and str(v[0]) == lora_id
+    ]
+    assert consumers
+    for nid, key in consumers:
+        assert graph[nid]["inputs"][key] == feed
+    for node in graph.values():  # no dangling links
+        for v in node["inputs"].values():
+            if isinstance(v, list) and len(v) == 2 and isinstance(v[1], int):
+                assert str(v[0]) in graph
+
+
+def test_missing_value_and_unknown_title_are_template_errors(tmp_path):
+    template = REGISTRY.templates[0]
+    with pytest.raises(TemplateError, match="no value for bound parameter"):
+        template.fill({})
+    (tmp_path / "t.json").write_text(json.dumps({"1": {"class_type": "X", "inputs": {}, "_meta": {"title": "A"}}}))
+    (tmp_path / "t.bindings.json").write_text(json.dumps(
+        {"family": "ltx2", "serves": [{"model": "m", "quality": "q"}], "params": {"prompt": [["B", "text"]]}}))
+    with pytest.raises(TemplateError, match="0 nodes are titled 'B'"):
+        load_template(tmp_path / "t.json").fill({"prompt": "x"})
+
+
+def test_every_model_and_quality_has_a_template():
+    families = {t.family for t in REGISTRY.templates}
+    for model in ("ltx-2-t2v", "ltx-2-i2v") + (("ltxv-t2v", "ltxv-i2v") if "ltxv" in families else ()):
+        for quality in ("fast", "pro"):
+            assert REGISTRY.get(model, quality)
