@@ -142,8 +142,9 @@ class JobHandler:
             "camera_lora": CAMERA_LORAS[spec.camera_lora] if spec.camera_lora else None,
             "camera_strength": spec.camera_strength,
             "filename_prefix": f"ltxw/{tag}",
+            "audio": spec.audio,
         }
-        graph = template.fill({k: v for k, v in values.items() if k in template.params})
+        graph = template.fill(values)
         output_id = template.node_id(graph, template.output)
         prompt_id, entry = await asyncio.to_thread(
             self.client.run_prompt, graph, timeout_s=self.settings.job_deadline_s
@@ -177,6 +178,7 @@ class JobHandler:
                 "camera_lora": spec.camera_lora,
                 "camera_strength": spec.camera_strength if spec.camera_lora else None,
                 "image_strength": spec.image_strength if spec.image_urls else None,
+                "audio": spec.audio,
                 "template": template.name,
                 "comfyui_version": self.comfyui_version,
             },

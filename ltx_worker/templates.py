@@ -36,6 +36,8 @@ class Template:
         params: parameter -> list of (node title, input name).
         bypass_when_absent: parameter -> list of (node title, input whose link replaces the
             node's output 0) applied when the parameter is None.
+        unlink_when_false: parameter -> list of (node title, input) whose link is removed when
+            the parameter is False (``audio: false`` drops CreateVideo's optional audio input).
         output: title of the node whose saved video is the job's result.
     """
 
@@ -45,6 +47,7 @@ class Template:
     graph: Graph
     params: dict[str, list[tuple[str, str]]]
     bypass_when_absent: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    unlink_when_false: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     output: str = "Save Video"
 
     def node_id(self, graph: Graph, title: str) -> str:
@@ -89,6 +92,13 @@ class Template:
                 for title, via_input in bypasses:
                     _bypass(graph, self.node_id(graph, title), via_input, self.name)
                     bypassed.add(title)
+        for param, targets in self.unlink_when_false.items():
+            if values.get(param, True) is False:
+                for title, input_name in targets:
+                    node = graph[self.node_id(graph, title)]
+                    if not _is_link(node["inputs"].get(input_name)):
+                        raise TemplateError(f"{self.name}: {title!r}.{input_name} is not a link")
+                    del node["inputs"][input_name]
         for param, targets in self.params.items():
             if param not in values:
                 raise TemplateError(f"{self.name}: no value for bound parameter {param!r}")
@@ -146,6 +156,9 @@ def load_template(path: Path) -> Template:
             bypass_when_absent={
                 k: [(b["node"], b["input"]) for b in v]
                 for k, v in bindings.get("bypass_when_absent", {}).items()
+            },
+            unlink_when_false={
+                k: [tuple(t) for t in v] for k, v in bindings.get("unlink_when_false", {}).items()
             },
             output=bindings.get("output", "Save Video"),
         )

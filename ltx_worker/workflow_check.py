@@ -486,20 +486,24 @@ def check_bindings(graph: dict, bindings: dict) -> list[str]:
         graph: the template's API-format graph (``workflows/<name>.json``). Not modified.
         bindings: the parsed bindings, in the format of ``docs/architecture.md``:
             ``{"params": {param: [[node title, input name], ...]}, "output": node title,
-            "bypass_when_absent": {param: [{"node": title, "input": name}, ...]}, ...}``.
+            "bypass_when_absent": {param: [{"node": title, "input": name}, ...]},
+            "unlink_when_false": {param: [[node title, input name], ...]}, ...}``.
 
     Returns:
         A list of problems (empty when the bindings fit the graph), following the filler's
         rules in ``docs/architecture.md``:
 
-        * every bound title (params, ``output``, bypass nodes) names exactly one node
+        * every bound title (params, ``output``, bypass and unlink nodes) names exactly one node
           (``_meta.title``); titles are how bindings survive a UI re-export that renumbers ids;
         * every bound input exists in that node's ``inputs`` and holds a value, not a link
           (the filler overwrites values, it never rewires);
         * no input is bound by two parameters;
         * every bypass node has the named input, and it is a link (its source replaces the
           node's output 0 when the node is removed); a bypass parameter is also bound in
-          ``params`` (else its value could never reach the graph).
+          ``params`` (else its value could never reach the graph);
+        * every ``unlink_when_false`` target exists and is a link (the filler deletes it when
+          the parameter is false; whether the input may be absent is for :func:`check_graph`
+          to say on the unlinked graph).
     """
     problems: list[str] = []
     if not isinstance(graph, dict):
@@ -589,4 +593,31 @@ def check_bindings(graph: dict, bindings: dict) -> list[str]:
             elif not (_is_link(inputs[entry["input"]]) and len(inputs[entry["input"]]) == 2):
                 problems.append(f"{what}: {where} must be a link (it replaces the node's "
                                 "output when the node is bypassed)")
+
+    unlink = bindings.get("unlink_when_false", {})
+    if not isinstance(unlink, dict):
+        problems.append("bindings: 'unlink_when_false' must be an object "
+                        "{param: [[title, input], ...]}")
+        unlink = {}
+    for param, targets in unlink.items():
+        what = f"unlink_when_false {param!r}"
+        if not isinstance(targets, list) or not targets:
+            problems.append(f"{what}: expected a non-empty list of [node title, input name]")
+            continue
+        for target in targets:
+            if (not isinstance(target, (list, tuple)) or len(target) != 2
+                    or not isinstance(target[1], str)):
+                problems.append(f"{what}: bad target {target!r}, expected [node title, input]")
+                continue
+            found = find(target[0], what)
+            if found is None:
+                continue
+            node_id, node = found
+            inputs = node.get("inputs") if isinstance(node, dict) else None
+            where = _where(node_id, node, target[1])
+            if not isinstance(inputs, dict) or target[1] not in inputs:
+                problems.append(f"{what}: {where} does not exist in the node's inputs")
+            elif not (_is_link(inputs[target[1]]) and len(inputs[target[1]]) == 2):
+                problems.append(f"{what}: {where} must be a link (it is removed when the "
+                                "parameter is false)")
     return problems

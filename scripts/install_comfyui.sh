@@ -12,7 +12,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
-# shellcheck source=../pins.env
+# shellcheck source=pins.env
 source "$root/pins.env"
 
 PYTHON="${PYTHON:-python3}"
