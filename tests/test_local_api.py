@@ -61,7 +61,7 @@ def test_runsync_returns_the_video(comfy, local_api):
 
 def test_run_then_status_gives_the_same_shape(comfy, local_api):
     job_id = requests.post(local_api + "/run", json={"input": t2v_input(comfy)}, timeout=30).json()["id"]
-    body = requests.get(f"{local_api}/status/{job_id}", timeout=600).json()
+    body = requests.post(f"{local_api}/status/{job_id}", timeout=600).json()  # POST in the SDK
     assert body["status"] == "COMPLETED", body
     assert {"video_path", "video", "seed", "settings", "timings", "prompt_id"} <= set(body["output"])
 
