@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = args.output_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHON=python, COMFYUI_DIR=str(comfyui_dir), OUTPUT_DIR=str(run_dir),
+               RUNPOD_DEBUG_LEVEL=os.environ.get("RUNPOD_DEBUG_LEVEL", "INFO"),
                COMFY_LOG=str(run_dir / "comfyui.log"))
     if missing:
         tiny = run_dir / "tiny-models"
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nVideo:  {video}\nPoster: {run_dir / 'quickstart.jpg'}")
     print(f"        {facts.width}x{facts.height}, {facts.frames} frames at {facts.fps:g} fps "
           f"({facts.duration_s:g} s), audio: {'yes' if facts.has_audio else 'no'}, {facts.bytes} bytes"
-          + ("  [tiny random weights: the picture is noise]" if missing else ""))
+          + ("  [tiny random weights: expect noise, not a film]" if missing else ""))
     return 0
 
 
