@@ -34,12 +34,12 @@ def test_missing_model_file_is_model_missing_naming_it(comfy, t2v_graph):
 def test_bad_value_is_workflow_invalid_naming_the_node(comfy, t2v_graph):
     template, graph = t2v_graph
     graph = copy.deepcopy(graph)
-    node = next(nid for nid, n in graph.items() if n["class_type"] == "KSamplerSelect")
-    graph[node]["inputs"]["sampler_name"] = "no-such-sampler"
+    node = template.node_id(graph, "Positive Prompt")
+    del graph[node]["inputs"]["text"]
     with pytest.raises(WorkerError) as info:
         ComfyClient(comfy.url).submit(graph)
     assert info.value.code is ErrorCode.WORKFLOW_INVALID
-    assert f"node {node}" in info.value.message and "KSamplerSelect" in info.value.message
+    assert f"node {node}" in info.value.message and "CLIPTextEncode" in info.value.message
 
 
 def test_unreachable_comfyui_is_retryable(comfy):
