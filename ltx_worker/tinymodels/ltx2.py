@@ -583,9 +583,14 @@ def _randomised(state: dict[str, torch.Tensor], seed: int) -> dict[str, torch.Te
 
 
 def _save(state: dict[str, torch.Tensor], path: pathlib.Path, metadata: dict[str, str]) -> pathlib.Path:
-    """Save ``state`` as safetensors at ``path`` (folders created), return the path."""
+    """Save ``state`` as safetensors at ``path`` (folders created, mode 0644), return the path.
+
+    safetensors creates files readable by their owner only; a model file is made
+    world-readable like a downloaded one (ComfyUI may run as another user).
+    """
     from safetensors.torch import save_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file(state, str(path), metadata=metadata or None)
+    path.chmod(0o644)
     return path
