@@ -125,7 +125,9 @@ VIDEO_VAE_CONFIG: dict = {
     "patch_size": 4,
     "latent_log_var": "uniform",
     "use_quant_conv": False,
-    "causal_decoder": False,
+    # Causal (unlike the real LTX-2 VAE) so a decoded frame depends only on its own and earlier
+    # latent frames: the i2v tests can then check the first frame is fixed by the start image.
+    "causal_decoder": True,
     "timestep_conditioning": False,
     "spatial_padding_mode": "zeros",
 }
