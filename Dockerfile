@@ -13,7 +13,9 @@ ENV DEBIAN_FRONTEND=noninteractive \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PATH=/opt/venv/bin:$PATH \
     PYTHON=/opt/venv/bin/python \
-    COMFYUI_DIR=/comfyui
+    COMFYUI_DIR=/comfyui \
+    WORKFLOWS_DIR=/worker/workflows \
+    OUTPUT_DIR=/worker/output
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN apt-get update \

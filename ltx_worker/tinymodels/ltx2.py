@@ -306,7 +306,6 @@ def write_tiny_ltx2(models_dir: pathlib.Path) -> list[pathlib.Path]:
         OSError: a file cannot be written.
     """
     _prepare_comfy()
-    import torch
 
     models_dir = pathlib.Path(models_dir)
     written: list[pathlib.Path] = []
