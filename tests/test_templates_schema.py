@@ -65,14 +65,14 @@ LTXV = sorted(n for n, (_, b) in TEMPLATES.items() if b and b.get("family") == "
 @pytest.fixture(scope="session")
 def oi_033() -> dict:
     if not OI_033.is_file():
-        pytest.skip(f"no object_info snapshot at {OI_033}")
+        pytest.fail(f"no object_info snapshot at {OI_033}: the LTX-2 templates must be checked every run")
     return _load(OI_033)
 
 
 @pytest.fixture(scope="session")
 def oi_0375() -> dict:
     if not OI_0375.is_file():
-        pytest.skip(f"no object_info snapshot at {OI_0375}")
+        pytest.fail(f"no object_info snapshot at {OI_0375}")
     return _load(OI_0375)
 
 
