@@ -531,6 +531,36 @@ def check_bindings(graph: dict, bindings: dict) -> list[str]:
             return None
         return str(ids[0]), graph[ids[0]]
 
+    def pairs(what: str, targets: object):
+        """The well-formed [title, input] pairs of a target list, reporting the others."""
+        if not isinstance(targets, list) or not targets:
+            problems.append(f"{what}: expected a non-empty list of [node title, input name]")
+            return
+        for target in targets:
+            if (not isinstance(target, (list, tuple)) or len(target) != 2
+                    or not isinstance(target[1], str)):
+                problems.append(f"{what}: bad target {target!r}, expected [node title, input]")
+                continue
+            yield target[0], target[1]
+
+    def resolve(what: str, title: object, input_name: str):
+        """(where, value) of a bound input, or None after reporting why it does not resolve."""
+        found = find(title, what)
+        if found is None:
+            return None
+        node_id, node = found
+        inputs = node.get("inputs") if isinstance(node, dict) else None
+        where = _where(node_id, node, input_name)
+        if not isinstance(inputs, dict) or input_name not in inputs:
+            problems.append(f"{what}: {where} does not exist in the node's inputs")
+            return None
+        return where, inputs[input_name]
+
+    def must_link(what: str, title: object, input_name: str, why: str) -> None:
+        resolved = resolve(what, title, input_name)
+        if resolved and not (_is_link(resolved[1]) and len(resolved[1]) == 2):
+            problems.append(f"{what}: {resolved[0]} must be a link ({why})")
+
     params = bindings.get("params")
     if not isinstance(params, dict):
         problems.append("bindings: 'params' must be an object {param: [[title, input], ...]}")
@@ -538,25 +568,12 @@ def check_bindings(graph: dict, bindings: dict) -> list[str]:
     bound_by: dict[tuple[str, str], str] = {}
     for param, targets in params.items():
         what = f"param {param!r}"
-        if not isinstance(targets, list) or not targets:
-            problems.append(f"{what}: expected a non-empty list of [node title, input name]")
-            continue
-        for target in targets:
-            if (not isinstance(target, (list, tuple)) or len(target) != 2
-                    or not isinstance(target[1], str)):
-                problems.append(f"{what}: bad target {target!r}, expected [node title, input]")
+        for title, input_name in pairs(what, targets):
+            resolved = resolve(what, title, input_name)
+            if resolved is None:
                 continue
-            title, input_name = target
-            found = find(title, what)
-            if found is None:
-                continue
-            node_id, node = found
-            inputs = node.get("inputs") if isinstance(node, dict) else None
-            where = _where(node_id, node, input_name)
-            if not isinstance(inputs, dict) or input_name not in inputs:
-                problems.append(f"{what}: {where} does not exist in the node's inputs")
-                continue
-            if _is_link(inputs[input_name]):
+            where, value = resolved
+            if _is_link(value):
                 problems.append(f"{what}: {where} is a link; only values can be bound")
             key = (title, input_name)
             if key in bound_by and bound_by[key] != param:
@@ -582,17 +599,8 @@ def check_bindings(graph: dict, bindings: dict) -> list[str]:
             if not isinstance(entry, dict) or not isinstance(entry.get("input"), str):
                 problems.append(f"{what}: bad entry {entry!r}, expected {{node, input}}")
                 continue
-            found = find(entry.get("node"), what)
-            if found is None:
-                continue
-            node_id, node = found
-            inputs = node.get("inputs") if isinstance(node, dict) else None
-            where = _where(node_id, node, entry["input"])
-            if not isinstance(inputs, dict) or entry["input"] not in inputs:
-                problems.append(f"{what}: {where} does not exist in the node's inputs")
-            elif not (_is_link(inputs[entry["input"]]) and len(inputs[entry["input"]]) == 2):
-                problems.append(f"{what}: {where} must be a link (it replaces the node's "
-                                "output when the node is bypassed)")
+            must_link(what, entry.get("node"), entry["input"],
+                      "it replaces the node's output when the node is bypassed")
 
     unlink = bindings.get("unlink_when_false", {})
     if not isinstance(unlink, dict):
@@ -601,23 +609,6 @@ def check_bindings(graph: dict, bindings: dict) -> list[str]:
         unlink = {}
     for param, targets in unlink.items():
         what = f"unlink_when_false {param!r}"
-        if not isinstance(targets, list) or not targets:
-            problems.append(f"{what}: expected a non-empty list of [node title, input name]")
-            continue
-        for target in targets:
-            if (not isinstance(target, (list, tuple)) or len(target) != 2
-                    or not isinstance(target[1], str)):
-                problems.append(f"{what}: bad target {target!r}, expected [node title, input]")
-                continue
-            found = find(target[0], what)
-            if found is None:
-                continue
-            node_id, node = found
-            inputs = node.get("inputs") if isinstance(node, dict) else None
-            where = _where(node_id, node, target[1])
-            if not isinstance(inputs, dict) or target[1] not in inputs:
-                problems.append(f"{what}: {where} does not exist in the node's inputs")
-            elif not (_is_link(inputs[target[1]]) and len(inputs[target[1]]) == 2):
-                problems.append(f"{what}: {where} must be a link (it is removed when the "
-                                "parameter is false)")
+        for title, input_name in pairs(what, targets):
+            must_link(what, title, input_name, "it is removed when the parameter is false")
     return problems
