@@ -61,18 +61,6 @@ class Template:
             raise TemplateError(f"{self.name}: {len(ids)} nodes are titled {title!r}, need 1")
         return ids[0]
 
-    def model_files(self) -> list[tuple[str, str]]:
-        """(class_type, file name) of every model file the graph loads (inputs ending in
-        .safetensors/.ckpt/.pt/.pth/.bin/.gguf), for start-up checks."""
-        files = []
-        for node in self.graph.values():
-            for value in node.get("inputs", {}).values():
-                if isinstance(value, str) and value.endswith(
-                    (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf")
-                ):
-                    files.append((node["class_type"], value))
-        return files
-
     def fill(self, values: dict[str, Any]) -> Graph:
         """A filled copy of the graph.
 
