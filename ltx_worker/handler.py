@@ -115,7 +115,7 @@ class JobHandler:
         t0 = time.monotonic()
         spec = parse_job_input(job.get("input"))
         template = self._template_for(spec)
-        if spec.camera_lora and "camera_lora" not in template.params:
+        if spec.camera_lora and not {"camera_lora", "camera_preset"} & set(template.params):
             raise WorkerError(
                 ErrorCode.INVALID_INPUT, f"camera_lora: camera moves are not available for {spec.model}"
             )
@@ -140,6 +140,7 @@ class JobHandler:
             "image": image_name,
             "image_strength": spec.image_strength,
             "camera_lora": CAMERA_LORAS[spec.camera_lora] if spec.camera_lora else None,
+            "camera_preset": spec.camera_lora or "none",
             "camera_strength": spec.camera_strength,
             "filename_prefix": f"ltxw/{tag}",
             "audio": spec.audio,
