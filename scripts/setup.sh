@@ -17,7 +17,7 @@ key="$(sha256sum "$root/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$venv/.ltx-worker-project-$key" ]; then
   log "installing the worker package"
   "$py" -m pip install --quiet --upgrade pip >&2
-  "$py" -m pip install --quiet -e "${root}[test]" >&2
+  "$py" -m pip install --quiet -e "${root}[test,bench]" >&2
   rm -f "$venv"/.ltx-worker-project-*
   touch "$venv/.ltx-worker-project-$key"
 fi
