@@ -9,12 +9,17 @@ in a worker thread so the loop stays free for the SDK's pings and stop signals.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import runpod
 
 from .comfy_client import ComfyClient
 from .config import Settings
@@ -22,7 +27,10 @@ from .errors import ErrorCode, WorkerError
 from .inputs import fetch_image_bytes, prepare_image
 from .job import CAMERA_LORAS, JobInput, parse_job_input, pick_seed
 from .outputs import probe_video, write_poster
+from .progress import ProgressTracker
+from .storage import Storage, make_storage
 from .templates import Template, TemplateRegistry
+from .webhooks import EVENT_FAILED, EVENT_SUCCEEDED, WebhookSender, check_webhook_url
 from .workflow_check import check_graph
 
 log = logging.getLogger(__name__)
@@ -42,11 +50,36 @@ class JobHandler:
     Args:
         settings: the worker's configuration (`config.load_settings`).
         client: a `ComfyClient`; one is made from `settings` when omitted.
+        storage: where files go; `storage.make_storage(settings)` when omitted.
+        progress_sink: called as ``sink(job, payload)`` with each progress payload
+            (`progress.ProgressTracker`); defaults to RunPod's ``progress_update`` when the
+            worker runs in RunPod's worker loop (RUNPOD_WEBHOOK_POST_OUTPUT is set), else none.
     """
 
-    def __init__(self, settings: Settings, client: ComfyClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        client: ComfyClient | None = None,
+        storage: Storage | None = None,
+        progress_sink: Callable[[dict, dict], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.client = client or ComfyClient(settings.comfy_url, settings.comfy_request_timeout_s)
+        self.storage = storage or make_storage(settings)
+        if progress_sink is None and settings.runpod_webhook_post_output:
+            progress_sink = runpod.serverless.progress_update
+        self.progress_sink = progress_sink
+        secret = settings.webhook_secret
+        self.webhooks = (
+            WebhookSender(
+                secret.get_secret_value(),
+                attempt_timeout_s=settings.webhook_attempt_timeout_s,
+                max_attempts=settings.webhook_max_attempts,
+                max_total_s=settings.webhook_max_total_s,
+            )
+            if secret
+            else None
+        )
         self.all_templates = TemplateRegistry.load(settings.workflows_dir)
         self.templates: TemplateRegistry | None = None
         self.comfyui_version = "unknown"
@@ -101,17 +134,60 @@ class JobHandler:
 
     # -- one job ------------------------------------------------------------------------------
     async def __call__(self, job: dict) -> dict:
-        """Run one RunPod job; returns the result dict, or ``WorkerError.to_output()``."""
+        """Run one RunPod job; returns the result dict, or ``WorkerError.to_output()``.
+
+        When the job (or WEBHOOK_URL) names a webhook, the result or error is also delivered
+        there, signed, within WEBHOOK_MAX_TOTAL_S; the delivery report is in ``webhook``.
+        """
+        tracker = ProgressTracker(self._sink_for(job), self.settings.progress_interval_s)
+        webhook_url = None
         try:
-            return await self._run(job)
+            webhook_url = self._webhook_url(job.get("input"))
+            result = await self._run(job, tracker)
+            event, data = EVENT_SUCCEEDED, {"output": result}
         except WorkerError as err:
             log.warning("job %s failed: %r", job.get("id"), err)
-            return err.to_output()
+            result = err.to_output()
+            event, data = EVENT_FAILED, {"error": json.loads(result["error"])}
         except Exception:  # noqa: BLE001 - the SDK must get a clean error, never a trace
             log.exception("job %s: unexpected error", job.get("id"))
-            return WorkerError(ErrorCode.INTERNAL, "unexpected worker error; see the worker log").to_output()
+            result = WorkerError(ErrorCode.INTERNAL, "unexpected worker error; see the worker log").to_output()
+            event, data = EVENT_FAILED, {"error": json.loads(result["error"])}
+        if webhook_url and self.webhooks is not None:
+            raw = job.get("input") if isinstance(job.get("input"), dict) else {}
+            data = {"job_id": job.get("id"), "external_id": raw.get("external_id"), **data}
+            report = await asyncio.to_thread(
+                self.webhooks.deliver, webhook_url, event, data, f"msg_{_job_tag(job)}"
+            )
+            result["webhook"] = report.to_dict()
+        return result
 
-    async def _run(self, job: dict) -> dict:
+    def _sink_for(self, job: dict) -> Callable[[dict], None] | None:
+        if self.progress_sink is None:
+            return None
+        return lambda payload: self.progress_sink(job, payload)
+
+    def _webhook_url(self, raw: object) -> str | None:
+        """The job's webhook_url (or WEBHOOK_URL), checked; None when there is none.
+
+        Read from the raw input so that a job failing validation still gets its failure event.
+
+        Raises:
+            WorkerError: INVALID_INPUT when the URL is refused or no WEBHOOK_SECRET is set.
+        """
+        url = raw.get("webhook_url") if isinstance(raw, dict) else None
+        if not isinstance(url, str) or not url.strip():
+            return self.settings.webhook_url
+        url = url.strip()
+        if self.webhooks is None:
+            raise WorkerError(
+                ErrorCode.INVALID_INPUT,
+                "webhook_url: this worker cannot sign webhooks (no WEBHOOK_SECRET configured)",
+            )
+        check_webhook_url(url)
+        return url
+
+    async def _run(self, job: dict, tracker: ProgressTracker) -> dict:
         t0 = time.monotonic()
         spec = parse_job_input(job.get("input"))
         template = self._template_for(spec)
@@ -122,6 +198,7 @@ class JobHandler:
         tag = _job_tag(job)
         image_name = None
         if spec.image_urls:
+            tracker.stage_started("inputs")
             image_name = await asyncio.to_thread(self._upload_start_image, spec.image_urls[0], tag)
         t_inputs = time.monotonic()
 
@@ -146,9 +223,12 @@ class JobHandler:
             "audio": spec.audio,
         }
         graph = template.fill(values)
+        tracker.set_graph(graph)
+        tracker.stage_started("queued")
         output_id = template.node_id(graph, template.output)
         prompt_id, entry = await asyncio.to_thread(
-            self.client.run_prompt, graph, timeout_s=self.settings.job_deadline_s
+            self.client.run_prompt, graph, timeout_s=self.settings.job_deadline_s,
+            on_progress=tracker.on_comfy,
         )
         files = [f for f in self.client.output_files(entry, output_id) if f.filename.endswith(".mp4")]
         if not files:
@@ -156,15 +236,13 @@ class JobHandler:
         out_dir = Path(self.settings.output_dir)
         video_path = await asyncio.to_thread(self.client.download, files[0], out_dir / f"{tag}.mp4")
         t_generated = time.monotonic()
-        facts = await asyncio.to_thread(probe_video, video_path)
-        poster_path = await asyncio.to_thread(write_poster, video_path, out_dir / f"{tag}.jpg")
+
+        tracker.stage_started("upload")
+        delivered = await asyncio.to_thread(self._deliver_files, video_path, out_dir / f"{tag}.jpg", tag, spec)
         t_done = time.monotonic()
+        tracker.stage_started("done")
         return {
-            "video_path": str(video_path),
-            "video_url": None,
-            "poster_path": str(poster_path),
-            "poster_url": None,
-            "video": facts.to_dict(),
+            **delivered,
             "seed": seed,
             "settings": {
                 "model": spec.model,
@@ -191,6 +269,37 @@ class JobHandler:
             },
             "prompt_id": prompt_id,
             "external_id": spec.external_id,
+        }
+
+    def _deliver_files(self, video_path: Path, poster_path: Path, tag: str, spec: JobInput) -> dict:
+        """Probe the MP4, write its poster, inline it when asked, and hand both to storage.
+
+        Returns the result's file fields: video_url/key/path, poster_url/key/path, video (the
+        facts), and video_base64 or a warning when it was asked for.
+        """
+        facts = probe_video(video_path)
+        write_poster(video_path, poster_path)
+        out: dict[str, Any] = {}
+        if spec.return_base64:
+            cap = self.settings.inline_max_bytes
+            if facts.bytes <= cap:
+                out["video_base64"] = base64.b64encode(video_path.read_bytes()).decode()
+            else:
+                out["warnings"] = [
+                    f"return_base64: the video ({facts.bytes} bytes) is over the inline cap "
+                    f"({cap} bytes, INLINE_MAX_BYTES); use video_url"
+                ]
+        video = self.storage.put(video_path, f"{tag}.mp4", facts.content_type)
+        poster = self.storage.put(poster_path, f"{tag}.jpg", "image/jpeg")
+        return {
+            "video_url": video.url,
+            "video_key": video.key,
+            "video_path": video.path,
+            "poster_url": poster.url,
+            "poster_key": poster.key,
+            "poster_path": poster.path,
+            "video": facts.to_dict(),
+            **out,
         }
 
     def _upload_start_image(self, source: str, tag: str) -> str:

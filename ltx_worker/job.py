@@ -98,6 +98,8 @@ class JobInput(BaseModel):
     negative_prompt: Annotated[str, Field(max_length=2000)] = DEFAULT_NEGATIVE_PROMPT
     audio: bool = True
     external_id: Annotated[str, Field(max_length=256)] | None = None
+    webhook_url: Annotated[str, Field(max_length=2048, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://")] | None = None
+    return_base64: bool = False
 
     @field_validator("prompt", "negative_prompt")
     @classmethod

@@ -1,0 +1,131 @@
+"""Job progress: ComfyUI's node and step events turned into stages and one overall percent.
+
+Stages, in order (the delivery issue): ``inputs`` (start image), ``prepare`` (model loading and
+text encoding), ``stage_1`` (sampling at half size), ``upscale`` (x2 latent upscaler),
+``stage_2`` (refinement at full size), ``decode`` (VAE decode, audio, MP4 encoding), ``upload``
+(probe, poster, storage) and ``done``. A node's stage comes from its class_type and, for the
+two sampler nodes, its title ("Stage 2 ..."): the templates' stable names, not node ids.
+
+`ProgressTracker` keeps the percent from going backwards and forwards at most one update per
+PROGRESS_INTERVAL_S to a sink, except that a stage change is always sent.
+The sink is `runpod.serverless.progress_update` in RunPod's worker loop, a progress bar in the
+command line, or nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from .comfy_client import Progress
+
+#: Stage -> (percent at its start, percent at its end).
+STAGE_SPANS: dict[str, tuple[float, float]] = {
+    "inputs": (0.0, 2.0),
+    "queued": (2.0, 3.0),
+    "prepare": (3.0, 10.0),
+    "stage_1": (10.0, 55.0),
+    "upscale": (55.0, 60.0),
+    "stage_2": (60.0, 80.0),
+    "decode": (80.0, 95.0),
+    "upload": (95.0, 100.0),
+    "done": (100.0, 100.0),
+}
+
+_ORDER = {stage: i for i, stage in enumerate(STAGE_SPANS)}
+_SAMPLERS = {"SamplerCustomAdvanced", "SamplerCustom", "KSampler", "KSamplerAdvanced"}
+_UPSCALERS = {"LTXVLatentUpsampler", "LatentUpscale", "LatentUpscaleBy"}
+_DECODERS = {
+    "VAEDecode", "VAEDecodeTiled", "LTXVAudioVAEDecode", "CreateVideo", "SaveVideo",
+    "SaveAnimatedWEBP", "SaveWEBM",
+}
+
+
+def stage_of(graph: dict, node_id: str | None) -> str | None:
+    """The stage a node of `graph` belongs to (see the module doc), or None for unknown ids.
+
+    Samplers are "stage_2" when their title says "stage 2", else "stage_1"; upsamplers are
+    "upscale"; decoders, CreateVideo and the save node are "decode"; anything else (loaders,
+    text encoders, latents) is "prepare".
+    """
+    node = graph.get(str(node_id)) if node_id is not None else None
+    if node is None:
+        return None
+    cls = node.get("class_type", "")
+    title = str(node.get("_meta", {}).get("title", "")).lower()
+    if cls in _SAMPLERS:
+        return "stage_2" if "stage 2" in title else "stage_1"
+    if cls in _UPSCALERS:
+        return "upscale"
+    if cls in _DECODERS:
+        return "decode"
+    return "prepare"
+
+
+class ProgressTracker:
+    """Turns events into throttled progress payloads for `sink`.
+
+    Args:
+        sink: called with ``{"stage", "step", "steps", "percent", "message"}``; percent is
+            0..100 with one decimal and never decreases.
+        interval_s: least seconds between two payloads of the same stage.
+        graph: the prompt being run (for `stage_of`); set later with `set_graph`.
+
+    Thread-safe: ComfyUI events arrive on the client's thread, the worker's own stages on
+    the event loop's.
+    """
+
+    def __init__(
+        self,
+        sink: Callable[[dict], None] | None,
+        interval_s: float = 0.25,
+        graph: dict | None = None,
+    ) -> None:
+        self.sink = sink
+        self.interval_s = interval_s
+        self.graph = graph or {}
+        self.stage: str | None = None
+        self.percent = 0.0
+        self.sent: list[dict] = []
+        self._last_sent = 0.0
+        self._lock = threading.Lock()
+
+    def set_graph(self, graph: dict) -> None:
+        """The prompt whose node ids later events name."""
+        self.graph = graph
+
+    def stage_started(self, stage: str) -> None:
+        """The worker entered one of its own stages (inputs, queued, upload, done)."""
+        self._update(stage, 0, 0)
+
+    def on_comfy(self, event: Progress) -> None:
+        """A ComfyUI event (`ComfyClient.run_prompt`'s on_progress callback)."""
+        stage = stage_of(self.graph, event.node)
+        if stage is not None:
+            self._update(stage, event.value, event.max)
+
+    def _update(self, stage: str, step: int, steps: int) -> None:
+        start, end = STAGE_SPANS[stage]
+        fraction = min(1.0, step / steps) if steps > 0 else 0.0
+        with self._lock:
+            if self.stage is not None and _ORDER[stage] < _ORDER[self.stage]:
+                return  # a helper node (e.g. a latent split) after sampling: stay in the stage
+            percent = max(self.percent, round(start + (end - start) * fraction, 1))
+            changed = stage != self.stage
+            now = time.monotonic()
+            if not changed and now - self._last_sent < self.interval_s and stage != "done":
+                self.percent = percent
+                return
+            self.stage, self.percent, self._last_sent = stage, percent, now
+            label = stage.replace("_", " ")
+            payload = {
+                "stage": stage,
+                "step": step,
+                "steps": steps,
+                "percent": percent,
+                "message": f"{label}: step {step}/{steps}" if steps else label,
+            }
+            self.sent.append(payload)
+        if self.sink is not None:
+            self.sink(payload)

@@ -1,0 +1,274 @@
+"""Real servers on loopback that the tests point the worker at.
+
+- `MotoS3`: moto in server mode (``moto_server``), an S3-compatible endpoint in its own process
+  that a test can stop and start again on the same port.
+- `WebhookReceiver`: an HTTP server that records every request and answers with a scripted
+  list of statuses, or never answers at all.
+- `RunPodJobApi`: a stand-in for RunPod's job API as the SDK's worker loop uses it
+  (RUNPOD_WEBHOOK_GET_JOB / POST_OUTPUT / PING and the job-stop long-poll derived from the
+  job-take URL): it hands out queued jobs and records what comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlparse
+
+import requests
+
+from support import free_port
+
+
+class MotoS3:
+    """``moto_server`` on 127.0.0.1:`port` (a fresh free port when omitted)."""
+
+    def __init__(self, log_path: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> MotoS3:
+        """Start the server and wait until it answers (raises after 30 s)."""
+        exe = Path(sys.executable).parent / "moto_server"
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
+        self.proc = subprocess.Popen(
+            [str(exe), "-H", "127.0.0.1", "-p", str(self.port)], stdout=log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                requests.get(self.url + "/moto-api/", timeout=1)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise RuntimeError("moto_server did not start:\n" + self.log_path.read_text()[-2000:])
+
+    def stop(self) -> None:
+        """Stop the server (its buckets are lost)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc = None
+
+    def client(self):
+        """A boto3 S3 client of this server (test credentials)."""
+        import boto3
+
+        return boto3.client(
+            "s3", endpoint_url=self.url, region_name="us-east-1",
+            aws_access_key_id="test", aws_secret_access_key="test",
+        )
+
+    def settings(self, bucket: str) -> dict:
+        """BUCKET_* settings (as `load_settings` keywords) for `bucket` on this server."""
+        return {
+            "bucket_endpoint_url": self.url,
+            "bucket_name": bucket,
+            "bucket_access_key_id": "test",
+            "bucket_secret_access_key": "test",
+            "bucket_region": "us-east-1",
+            "bucket_path_style": True,
+            "bucket_max_attempts": 2,
+        }
+
+
+@dataclass
+class Delivery:
+    """One request a `WebhookReceiver` got."""
+
+    path: str
+    headers: dict
+    body: bytes
+    at: float
+
+
+@dataclass
+class WebhookReceiver:
+    """Records POSTs; answers them with `statuses` in turn (the last one repeats).
+
+    Attributes:
+        hang: never answer (hold the connection) while set.
+    """
+
+    statuses: list[int] = field(default_factory=lambda: [200])
+    hang: bool = False
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    def start(self) -> WebhookReceiver:
+        """Serve on a free loopback port in a daemon thread."""
+        receiver = self
+        release = self._release = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                receiver.deliveries.append(
+                    Delivery(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
+                )
+                if receiver.hang:
+                    release.wait(120)
+                    return
+                n = len(receiver.deliveries) - 1
+                status = receiver.statuses[min(n, len(receiver.statuses) - 1)]
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/video"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Release hanging requests and stop serving."""
+        self._release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class RunPodJobApi:
+    """RunPod's job API as the SDK's worker loop sees it, on loopback.
+
+    `env()` gives the RUNPOD_* variables for ``python handler.py``. Jobs put with `add_job` are
+    handed out by job-take one at a time; job-stop answers ``{"jobsToStop": [...]}`` for ids
+    given to `stop_job`; every POST to job-done is recorded in `posts` as
+    ``(job_id, payload dict, monotonic time)``.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: list[dict] = []
+        self.to_stop: list[str] = []
+        self.posts: list[tuple[str, dict, float]] = []
+        self.taken: list[tuple[str, float]] = []
+        self.stop_polls = 0
+        self.pings = 0
+        self._cond = threading.Condition()
+
+    def add_job(self, job_id: str, job_input: dict) -> None:
+        """Queue a job for the next job-take."""
+        with self._cond:
+            self.jobs.append({"id": job_id, "input": job_input})
+            self._cond.notify_all()
+
+    def stop_job(self, job_id: str) -> None:
+        """Name `job_id` on the job-stop channel (as RunPod does for a cancel)."""
+        with self._cond:
+            self.to_stop.append(job_id)
+            self._cond.notify_all()
+
+    def results(self, job_id: str) -> list[dict]:
+        """Every payload posted for `job_id`, in order."""
+        return [p for j, p, _ in self.posts if j == job_id]
+
+    def final(self, job_id: str) -> dict | None:
+        """The last non-progress payload posted for `job_id`, if any."""
+        done = [p for p in self.results(job_id) if p.get("status") != "IN_PROGRESS"]
+        return done[-1] if done else None
+
+    def wait_final(self, job_id: str, timeout_s: float) -> dict | None:
+        """Wait up to `timeout_s` for the job's final payload."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while (final := self.final(job_id)) is None and time.monotonic() < deadline:
+                self._cond.wait(0.2)
+        return final
+
+    def start(self) -> RunPodJobApi:
+        """Serve on a free loopback port in a daemon thread."""
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _send(self, status: int, body: dict | None = None) -> None:
+                data = json.dumps(body).encode() if body is not None else b""
+                self.send_response(status)
+                if body is not None:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # noqa: N802
+                path = urlparse(self.path).path
+                if "/job-take/" in path:
+                    with api._cond:
+                        job = api.jobs.pop(0) if api.jobs else None
+                        if job:
+                            api.taken.append((job["id"], time.monotonic()))
+                    if job is None:
+                        time.sleep(0.2)  # like RunPod's short poll when the queue is empty
+                        self._send(204)
+                    else:
+                        self._send(200, job)
+                elif "/job-stop/" in path:
+                    with api._cond:
+                        api.stop_polls += 1
+                        api._cond.wait_for(lambda: api.to_stop, timeout=2)
+                        ids, api.to_stop = api.to_stop, []
+                    self._send(200, {"jobsToStop": ids}) if ids else self._send(204)
+                elif "/ping/" in path:
+                    api.pings += 1
+                    self._send(200, {})
+                else:
+                    self._send(404, {})
+
+            def do_POST(self) -> None:  # noqa: N802
+                url = urlparse(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if "/job-done/" in url.path:
+                    job_id = url.path.rstrip("/").rsplit("/", 1)[-1]
+                    with api._cond:
+                        api.posts.append((job_id, json.loads(body), time.monotonic()))
+                        api._cond.notify_all()
+                    self._send(200, {})
+                else:
+                    self._send(404, {})
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def env(self) -> dict:
+        """The SDK's environment variables pointing at this stand-in."""
+        q = "?gpu=cpu-test"
+        return {
+            "RUNPOD_POD_ID": "test-pod",
+            "RUNPOD_WEBHOOK_GET_JOB": f"{self.base}/v2/job-take/$RUNPOD_POD_ID{q}",
+            "RUNPOD_WEBHOOK_POST_OUTPUT": f"{self.base}/v2/job-done/$RUNPOD_POD_ID/$ID{q}",
+            "RUNPOD_WEBHOOK_PING": f"{self.base}/v2/ping/$RUNPOD_POD_ID{q}",
+            "RUNPOD_PING_INTERVAL": "1000",
+            "RUNPOD_AI_API_KEY": "test-key",
+        }
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def worker_env(**extra: str) -> dict:
+    """os.environ plus `extra`, for a worker subprocess."""
+    return dict(os.environ, **extra)

@@ -1,0 +1,70 @@
+"""`python handler.py` as RunPod starts it: the SDK's own worker loop against a loopback stand-in
+of RunPod's job API (RUNPOD_WEBHOOK_GET_JOB / POST_OUTPUT / PING), with storage on moto.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ltx_worker.config import PROJECT_ROOT
+from standins import RunPodJobApi
+
+
+@pytest.fixture(scope="module")
+def worker(comfy, s3, tmp_path_factory):
+    """The worker process in RunPod's loop, and the job API stand-in it talks to."""
+    api = RunPodJobApi().start()
+    out = tmp_path_factory.mktemp("loop")
+    env = dict(
+        os.environ,
+        **api.env(),
+        COMFY_PORT=str(comfy.port),
+        OUTPUT_DIR=str(out / "output"),
+        PROGRESS_INTERVAL_S="0.05",
+        BUCKET_ENDPOINT_URL=s3.url,
+        BUCKET_NAME="videos",
+        BUCKET_ACCESS_KEY_ID="test",
+        BUCKET_SECRET_ACCESS_KEY="test",
+        BUCKET_REGION="us-east-1",
+        BUCKET_PATH_STYLE="true",
+        BUCKET_KEY_PREFIX="loop/",
+    )
+    log_path = out / "worker.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "handler.py"], cwd=PROJECT_ROOT, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    yield api, proc, log_path
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    api.stop()
+
+
+def test_progress_then_the_final_output_reach_runpod(worker, comfy, s3):
+    api, proc, log_path = worker
+    model = "ltx-2-t2v" if comfy.has_ltx2 else "ltxv-t2v"
+    api.add_job("loop-job-1", {"model": model, "prompt": "waves on a rocky shore", "duration": 2, "seed": 5})
+    final = api.wait_final("loop-job-1", timeout_s=240)
+    assert final is not None, "no result posted:\n" + log_path.read_text()[-3000:]
+    output = final["output"]
+    assert "error" not in output, output
+    assert output["video_key"] == "loop/loop-job-1.mp4"
+    assert output["video_url"].startswith(s3.url) and output["video"]["frames"] == 49
+    assert s3.client().head_object(Bucket="videos", Key="loop/loop-job-1.mp4")["ContentType"] == "video/mp4"
+
+    progress = [p["output"] for p in api.results("loop-job-1") if p.get("status") == "IN_PROGRESS"]
+    assert len(progress) >= 4, progress
+    percents = [p["percent"] for p in progress]
+    assert percents == sorted(percents) and percents[0] < 20 and percents[-1] >= 95
+    stages = {p["stage"] for p in progress}
+    assert {"queued", "stage_1", "decode", "upload"} <= stages, stages
+    if comfy.has_ltx2:
+        assert {"upscale", "stage_2"} <= stages
+    assert any(p["steps"] > 0 for p in progress)  # sampler steps are forwarded
+    assert api.pings >= 1 and proc.poll() is None
