@@ -1,17 +1,42 @@
-"""models.txt: the list of every real model file the templates use, and which profile needs it.
+"""models.txt: every real model file the templates use, which profile needs it, and checks.
 
-Line format (comments start with #): ``<folder>/<file> <repo>@<revision>:<path> <bytes|-> <sha256|-> <profiles>``
-where profiles is a comma-separated subset of fast, pro, camera, legacy, bf16.
+models.txt (repository root) has one file a line; ``#`` starts a comment. Five whitespace-separated
+columns (SPEC.md "Models and deployment"):
+
+    <folder>/<file>  <repo>@<revision>:<path>  <bytes|->  <sha256|->  <profiles>
+
+* ``<folder>/<file>``: where the file goes under a ComfyUI ``models/`` folder (``checkpoints``,
+  ``loras``, ``text_encoders``, ``latent_upscale_models``, ...) and the name the templates use.
+* ``<repo>@<revision>:<path>``: Hugging Face repo, revision (a 40-hex commit pins it; a branch such
+  as ``main`` does not) and the path of the file inside the repo.
+* ``<bytes>`` / ``<sha256>``: the file's exact size and lowercase SHA-256 (the Hub's LFS oid), or
+  ``-`` where not yet known; a file with no hash is reported "unverified", never "ok".
+* ``<profiles>``: comma-separated subset of `PROFILES`: ``fast`` and ``pro`` (the two qualities of
+  the LTX-2 templates), ``camera`` (camera-move LoRAs), ``legacy`` (LTX-Video 0.9 templates),
+  ``bf16`` (full-precision alternatives, not used by the shipped templates).
+
+`parse_models_txt` reads it, `select` keeps the entries of some profiles, `verify_file` checks one
+file on disk (size, then SHA-256 streamed in chunks).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 PROFILES = ("fast", "pro", "camera", "legacy", "bf16")
 _SOURCE = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)@(?P<rev>[\w.-]+):(?P<path>[\w./-]+)$")
+_HASH_CHUNK = 8 * 1024 * 1024
+
+#: Verification outcomes of `verify_file` (``FileCheck.status``).
+OK, MISSING, SIZE_MISMATCH, HASH_MISMATCH, UNVERIFIED = (
+    "ok", "missing", "size mismatch", "hash mismatch", "unverified",
+)
+#: Outcomes that make ``ltx-worker models verify`` fail.
+FAILED = frozenset({MISSING, SIZE_MISMATCH, HASH_MISMATCH})
 
 
 class ModelsFileError(ValueError):
@@ -20,7 +45,7 @@ class ModelsFileError(ValueError):
 
 @dataclass(frozen=True)
 class ModelFile:
-    """One line of models.txt."""
+    """One line of models.txt (see the module docstring for the columns)."""
 
     folder: str
     filename: str
@@ -36,14 +61,57 @@ class ModelFile:
         """``<folder>/<file>`` under a ComfyUI models/ folder."""
         return f"{self.folder}/{self.filename}"
 
+    @property
+    def pinned(self) -> bool:
+        """Whether the revision is a full commit hash and the size and sha256 are known."""
+        return bool(re.fullmatch(r"[0-9a-f]{40}", self.revision)) and bool(self.size and self.sha256)
+
+    def line(self) -> str:
+        """This entry written back as a models.txt line."""
+        return (f"{self.relpath}  {self.repo}@{self.revision}:{self.repo_path}  "
+                f"{self.size if self.size is not None else '-'}  {self.sha256 or '-'}  "
+                f"{','.join(p for p in PROFILES if p in self.profiles)}")
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """The outcome of `verify_file` for one entry.
+
+    Attributes:
+        entry: the models.txt entry checked.
+        path: where the file was looked for.
+        status: one of OK, MISSING, SIZE_MISMATCH, HASH_MISMATCH, UNVERIFIED.
+        detail: a human-readable explanation (sizes, hashes), empty when ok.
+        sha256: the hash computed, when the file was hashed.
+    """
+
+    entry: ModelFile
+    path: Path
+    status: str
+    detail: str = ""
+    sha256: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether this outcome fails verification (missing, size or hash mismatch)."""
+        return self.status in FAILED
+
 
 def parse_models_txt(text: str, source: str = "models.txt") -> list[ModelFile]:
-    """Parse models.txt text into `ModelFile` entries.
+    """Parse models.txt text into `ModelFile` entries, in file order.
+
+    Args:
+        text: the file's content.
+        source: the name used in error messages.
 
     Raises:
-        ModelsFileError: ``models.txt:<line>: <problem>`` for the first malformed line.
+        ModelsFileError: ``<source>:<line>: <problem>`` for the first malformed line (wrong column
+            count, destination not ``<folder>/<file>``, source not ``<repo>@<revision>:<path>``,
+            size not a byte count, sha256 not 64 lowercase hex digits, unknown profile, or a
+            destination listed twice).
     """
-    entries = []
+    entries: list[ModelFile] = []
+    seen: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -53,7 +121,7 @@ def parse_models_txt(text: str, source: str = "models.txt") -> list[ModelFile]:
         if len(cols) != 5:
             raise ModelsFileError(f"{where}: expected 5 columns, found {len(cols)}")
         dest, src, size, sha, profiles = cols
-        if dest.count("/") != 1:
+        if dest.count("/") != 1 or dest.startswith("/") or dest.endswith("/"):
             raise ModelsFileError(f"{where}: destination {dest!r} must be <folder>/<file>")
         m = _SOURCE.match(src)
         if not m:
@@ -61,10 +129,13 @@ def parse_models_txt(text: str, source: str = "models.txt") -> list[ModelFile]:
         if size != "-" and not size.isdigit():
             raise ModelsFileError(f"{where}: size {size!r} must be a byte count or -")
         if sha != "-" and not re.fullmatch(r"[0-9a-f]{64}", sha):
-            raise ModelsFileError(f"{where}: sha256 {sha!r} must be 64 hex digits or -")
+            raise ModelsFileError(f"{where}: sha256 {sha!r} must be 64 lowercase hex digits or -")
         profs = frozenset(profiles.split(","))
         if not profs <= set(PROFILES):
             raise ModelsFileError(f"{where}: unknown profile(s) {sorted(profs - set(PROFILES))}")
+        if dest in seen:
+            raise ModelsFileError(f"{where}: {dest} is already listed on line {seen[dest]}")
+        seen[dest] = number
         folder, filename = dest.split("/")
         entries.append(ModelFile(folder, filename, m["repo"], m["rev"], m["path"],
                                  int(size) if size != "-" else None, None if sha == "-" else sha, profs))
@@ -72,13 +143,87 @@ def parse_models_txt(text: str, source: str = "models.txt") -> list[ModelFile]:
 
 
 def load_models_txt(path: Path) -> list[ModelFile]:
-    """Read and parse a models.txt file (see `parse_models_txt`)."""
+    """Read and parse a models.txt file (see `parse_models_txt`; errors name the file)."""
     return parse_models_txt(Path(path).read_text(), Path(path).name)
+
+
+def parse_profiles(values: Iterable[str]) -> set[str]:
+    """Profiles from command-line values, each comma-separated (``["fast,pro", "camera"]``).
+
+    Raises:
+        ValueError: a name is not one of `PROFILES`.
+    """
+    names = {p.strip() for v in values for p in v.split(",") if p.strip()}
+    unknown = names - set(PROFILES)
+    if unknown:
+        raise ValueError(f"unknown profile(s) {', '.join(sorted(unknown))}; "
+                         f"choose from {', '.join(PROFILES)}")
+    return names
+
+
+def select(entries: Iterable[ModelFile], profiles: Iterable[str]) -> list[ModelFile]:
+    """The entries needed by any of `profiles`, in models.txt order."""
+    wanted = set(profiles)
+    return [e for e in entries if e.profiles & wanted]
 
 
 def missing_files(entries: list[ModelFile], models_dirs: list[Path], profiles: set[str]) -> list[ModelFile]:
     """Entries of `profiles` whose file is in none of `models_dirs` (each a ComfyUI models/)."""
     return [
-        e for e in entries
-        if e.profiles & profiles and not any((Path(d) / e.relpath).is_file() for d in models_dirs)
+        e for e in select(entries, profiles)
+        if not any((Path(d) / e.relpath).is_file() for d in models_dirs)
     ]
+
+
+def sha256_file(path: Path, chunk_size: int = _HASH_CHUNK) -> str:
+    """Lowercase hex SHA-256 of a file, read in `chunk_size`-byte chunks (constant memory).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_file(entry: ModelFile, path: Path, hash_it: bool = True) -> FileCheck:
+    """Check the file at `path` against `entry`'s size and sha256.
+
+    The size is compared first (cheap); the hash only when the size is right, known, and
+    `hash_it` is true. Without a sha256 in models.txt the result is UNVERIFIED, with or without
+    a matching size (the detail says which).
+    """
+    path = Path(path)
+    if not path.is_file():
+        return FileCheck(entry, path, MISSING, "not found")
+    size = path.stat().st_size
+    if entry.size is not None and size != entry.size:
+        return FileCheck(entry, path, SIZE_MISMATCH, f"{size} bytes, expected {entry.size}")
+    if entry.sha256 is None:
+        note = "size ok" if entry.size is not None else "size unknown too"
+        return FileCheck(entry, path, UNVERIFIED, f"no sha256 in models.txt ({note})")
+    if not hash_it:
+        return FileCheck(entry, path, OK, "size ok (hash not checked)")
+    digest = sha256_file(path)
+    if digest != entry.sha256:
+        return FileCheck(entry, path, HASH_MISMATCH, f"sha256 {digest}, expected {entry.sha256}", digest)
+    return FileCheck(entry, path, OK, "", digest)
+
+
+def verify_file(entry: ModelFile, models_dir: Path, hash_it: bool = True) -> FileCheck:
+    """Check ``<models_dir>/<folder>/<file>`` against `entry` (see `check_file`)."""
+    return check_file(entry, Path(models_dir) / entry.relpath, hash_it)
+
+
+def human_size(n: int | None) -> str:
+    """A byte count in decimal units as the Hub shows them (``27.1 GB``); ``?`` when unknown."""
+    if n is None:
+        return "?"
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000:
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
