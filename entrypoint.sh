@@ -7,7 +7,8 @@
 # Arguments go to handler.py: none for RunPod's worker loop, --rp_serve_api for the local API,
 # --test_input '<json>' for one local job. ComfyUI is stopped when the handler exits.
 # Environment: PYTHON, COMFYUI_DIR, COMFY_PORT (8188), COMFY_EXTRA_ARGS (extra main.py flags),
-# EXTRA_MODEL_PATHS (an extra_model_paths.yaml), COMFY_LOG (ComfyUI's log file).
+# EXTRA_MODEL_PATHS (extra_model_paths.yaml files, ':'-separated), RUNPOD_VOLUME_MODELS (a network
+# volume's models folder, default /runpod-volume/models), COMFY_LOG (ComfyUI's log file).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
@@ -26,9 +27,17 @@ if ! "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() el
   echo "[entrypoint] no GPU visible to torch: starting ComfyUI with --cpu" >&2
   args+=(--cpu)
 fi
-if [ -n "${EXTRA_MODEL_PATHS:-}" ]; then
-  args+=(--extra-model-paths-config "$EXTRA_MODEL_PATHS")
+# --- Model folders (RunPod network volume) and the project's node pack ---------------------------
+# scripts/comfy_args.sh prints ComfyUI's --extra-model-paths-config arguments, one a line:
+# $EXTRA_MODEL_PATHS (':'-separated yaml files) when set, else extra_model_paths.yaml when a
+# network volume holds models ($RUNPOD_VOLUME_MODELS, default /runpod-volume/models); and the
+# repository's custom_nodes/ when ComfyUI's own custom_nodes/ has no ltx_worker_nodes.
+comfy_paths="$("$root/scripts/comfy_args.sh")"
+if [ -n "$comfy_paths" ]; then
+  mapfile -t comfy_path_args <<<"$comfy_paths"
+  args+=("${comfy_path_args[@]}")
 fi
+# --- end of model folders and node pack ----------------------------------------------------------
 if [ -n "${COMFY_EXTRA_ARGS:-}" ]; then
   read -r -a extra <<<"$COMFY_EXTRA_ARGS"
   args+=("${extra[@]}")
