@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,13 @@ import websocket
 from .errors import ErrorCode, WorkerError
 
 log = logging.getLogger(__name__)
+
+#: Seconds one websocket read waits; cancel and deadline are checked this often.
+WS_POLL_S = 0.25
+#: Seconds without a websocket message after which /history is read (a missed completion).
+HISTORY_POLL_S = 5.0
+#: Seconds to get the websocket back after it dropped before ComfyUI counts as gone.
+RECONNECT_S = 3.0
 
 #: Model-file extensions: a node error on an input holding one of these is a missing model.
 _MODEL_EXTENSIONS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft")
@@ -44,6 +52,19 @@ class Progress:
     node: str | None
     value: int
     max: int
+
+
+@dataclass
+class PromptRun:
+    """State shared between `ComfyClient.run_prompt` (a worker thread) and its caller.
+
+    Attributes:
+        prompt_id: set once ComfyUI has queued the prompt.
+        cancel: set by the caller to stop the prompt (RunPod cancelled the job).
+    """
+
+    prompt_id: str | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)
@@ -210,41 +231,116 @@ class ComfyClient:
             raise WorkerError(ErrorCode.COMFY_UNAVAILABLE, f"ComfyUI /prompt answered {resp.status_code}")
         return resp.json()["prompt_id"]
 
+    def queue(self) -> tuple[list[str], list[str]]:
+        """``GET /queue``: the prompt ids (running, pending)."""
+        body = self._get("/queue").json()
+        ids = lambda items: [str(item[1]) for item in items or [] if len(item) > 1]  # noqa: E731
+        return ids(body.get("queue_running")), ids(body.get("queue_pending"))
+
+    def cancel(self, prompt_id: str) -> None:
+        """Stop `prompt_id` in ComfyUI: drop it from the queue and interrupt it if it runs.
+
+        ``POST /queue {"delete": [id]}`` then ``POST /interrupt {"prompt_id": id}`` (ComfyUI
+        0.33 interrupts only that prompt; 0.3.75 ignores the body and interrupts what runs,
+        which on a one-job worker is the same prompt). Best effort: never raises.
+        """
+        for path, body in (("/queue", {"delete": [prompt_id]}), ("/interrupt", {"prompt_id": prompt_id})):
+            try:
+                self.http.post(self.base_url + path, json=body, timeout=5)
+            except requests.RequestException as err:
+                log.warning("ComfyUI %s for %s failed: %s", path, prompt_id, err)
+
+    def forget(self, prompt_id: str) -> None:
+        """Delete the prompt's history entry (``POST /history {"delete": [id]}``); never raises."""
+        try:
+            self.http.post(self.base_url + "/history", json={"delete": [prompt_id]}, timeout=5)
+        except requests.RequestException as err:
+            log.warning("ComfyUI history delete of %s failed: %s", prompt_id, err)
+
+    def free(self) -> bool:
+        """Unload models and free memory (``POST /free``), e.g. after out-of-memory; never raises."""
+        try:
+            return self.http.post(
+                self.base_url + "/free", json={"unload_models": True, "free_memory": True}, timeout=10
+            ).ok
+        except requests.RequestException:
+            return False
+
     def run_prompt(
         self,
         graph: dict,
         *,
         timeout_s: float,
         on_progress: Callable[[Progress], None] | None = None,
+        run: PromptRun | None = None,
     ) -> tuple[str, dict]:
         """Submit `graph` and wait until it has run; returns (prompt_id, history entry).
 
+        The websocket is opened before the prompt is queued. If it drops, it is reopened and
+        the prompt's state is read from ``/history`` and ``/queue``, so a finished prompt is
+        never missed; while no message arrives, ``/history`` is polled every few seconds too.
+
         Args:
             graph: a filled API-format prompt.
-            timeout_s: seconds to wait for the prompt to finish.
+            timeout_s: seconds the prompt may take; past them it is cancelled in ComfyUI.
             on_progress: called from this thread with each `Progress` event.
+            run: shared state with the caller: receives the prompt_id, and its `cancel` event
+                stops the prompt in ComfyUI (the async handler sets it when RunPod cancels).
 
         Raises:
-            WorkerError: see `submit`; GENERATION_FAILED (or OUT_OF_MEMORY) on
-                ``execution_error`` naming the node; CANCELLED on ``execution_interrupted``;
-                TIMEOUT after `timeout_s`; COMFY_UNAVAILABLE when the connection is lost.
+            WorkerError: see `submit`; GENERATION_FAILED (or OUT_OF_MEMORY, after ``/free``) on
+                ``execution_error`` naming the node; TIMEOUT past `timeout_s` and CANCELLED on
+                `run.cancel` (both after removing the prompt from ComfyUI); COMFY_UNAVAILABLE
+                when ComfyUI goes away or comes back without the prompt (it restarted).
         """
-        ws = websocket.WebSocket()
-        try:
-            ws.connect(f"{self.ws_url}?clientId={self.client_id}", timeout=self.timeout)
-        except (OSError, websocket.WebSocketException) as err:
-            raise WorkerError(ErrorCode.COMFY_UNAVAILABLE, f"ComfyUI websocket: {err}") from None
+        run = run or PromptRun()
+        deadline = time.monotonic() + timeout_s
+        ws = self._connect_ws()
         try:
             prompt_id = self.submit(graph)
-            deadline = time.monotonic() + timeout_s
-            ws.settimeout(1.0)
-            self._follow(ws, prompt_id, graph, deadline, on_progress)
+            run.prompt_id = prompt_id
+            self._follow(ws, prompt_id, graph, deadline, on_progress, run)
         finally:
             ws.close()
         entry = self.history(prompt_id)
         if entry is None:
             raise WorkerError(ErrorCode.OUTPUT_MISSING, f"prompt {prompt_id} has no history entry")
         return prompt_id, entry
+
+    def _connect_ws(self) -> websocket.WebSocket:
+        ws = websocket.WebSocket()
+        try:
+            ws.connect(f"{self.ws_url}?clientId={self.client_id}", timeout=self.timeout)
+        except (OSError, websocket.WebSocketException) as err:
+            raise WorkerError(ErrorCode.COMFY_UNAVAILABLE, f"ComfyUI websocket: {err}") from None
+        ws.settimeout(WS_POLL_S)
+        return ws
+
+    def _state(self, prompt_id: str) -> str:
+        """"done", "error", "interrupted", "queued" or "lost" (ComfyUI does not know it)."""
+        entry = self.history(prompt_id)
+        if entry is not None:
+            status = entry.get("status") or {}
+            if status.get("status_str") == "error":
+                kinds = {m[0] for m in status.get("messages", []) if m}
+                return "interrupted" if "execution_interrupted" in kinds else "error"
+            return "done"
+        running, pending = self.queue()
+        return "queued" if prompt_id in running or prompt_id in pending else "lost"
+
+    def _reconnect(self, prompt_id: str, deadline: float) -> websocket.WebSocket:
+        """Reopen the websocket within `RECONNECT_S` (COMFY_UNAVAILABLE when ComfyUI is gone)."""
+        give_up = min(deadline, time.monotonic() + RECONNECT_S)
+        while True:
+            try:
+                return self._connect_ws()
+            except WorkerError:
+                if time.monotonic() > give_up:
+                    raise WorkerError(
+                        ErrorCode.COMFY_UNAVAILABLE,
+                        f"ComfyUI went away while running prompt {prompt_id}",
+                    ) from None
+                time.sleep(0.25)
 
     def _follow(
         self,
@@ -253,41 +349,99 @@ class ComfyClient:
         graph: dict,
         deadline: float,
         on_progress: Callable[[Progress], None] | None,
+        run: PromptRun,
     ) -> None:
-        while True:
-            if time.monotonic() > deadline:
-                raise WorkerError(ErrorCode.TIMEOUT, f"prompt {prompt_id} did not finish in time")
-            try:
-                raw = ws.recv()
-            except websocket.WebSocketTimeoutException:
-                continue
-            except (OSError, websocket.WebSocketException) as err:
-                raise WorkerError(
-                    ErrorCode.COMFY_UNAVAILABLE, f"ComfyUI websocket lost: {err}"
-                ) from None
-            if not isinstance(raw, str):
-                continue  # binary preview images
-            msg = json.loads(raw)
-            kind, data = msg.get("type"), msg.get("data") or {}
-            if data.get("prompt_id") not in (None, prompt_id):
-                continue
-            if kind == "executing":
-                if data.get("node") is None and data.get("prompt_id") == prompt_id:
+        last_check = time.monotonic()
+        try:
+            while True:
+                now = time.monotonic()
+                if run.cancel.is_set():
+                    self.cancel(prompt_id)
+                    raise WorkerError(ErrorCode.CANCELLED, f"prompt {prompt_id} was cancelled")
+                if now > deadline:
+                    self.cancel(prompt_id)
+                    raise WorkerError(
+                        ErrorCode.TIMEOUT, f"prompt {prompt_id} did not finish before the job deadline"
+                    )
+                if now - last_check > HISTORY_POLL_S:
+                    last_check = now
+                    if self._settled(prompt_id, graph):
+                        return
+                try:
+                    raw = ws.recv()
+                except websocket.WebSocketTimeoutException:
+                    continue
+                except (OSError, websocket.WebSocketException) as err:
+                    log.warning("ComfyUI websocket dropped (%s); reconnecting", err)
+                    ws.close()
+                    ws = self._reconnect(prompt_id, deadline)
+                    last_check = time.monotonic()
+                    if self._settled(prompt_id, graph):
+                        return
+                    continue
+                if not isinstance(raw, str):
+                    continue  # binary preview images
+                last_check = time.monotonic()
+                if self._handle(json.loads(raw), prompt_id, graph, on_progress):
                     return
-                if on_progress:
-                    on_progress(Progress(data.get("node"), 0, 0))
-            elif kind == "progress" and on_progress:
-                on_progress(Progress(data.get("node"), int(data["value"]), int(data["max"])))
-            elif kind == "execution_error":
-                text = str(data.get("exception_message", "")).strip()
-                node = data.get("node_id")
-                title = graph.get(str(node), {}).get("_meta", {}).get("title", "")
-                where = f"node {node} {title!r} ({data.get('node_type')})"
-                if "out of memory" in text.lower() or "OutOfMemory" in str(data.get("exception_type")):
-                    raise WorkerError(ErrorCode.OUT_OF_MEMORY, f"{where} ran out of memory")
-                raise WorkerError(ErrorCode.GENERATION_FAILED, f"{where} failed: {text[:500]}")
-            elif kind == "execution_interrupted":
-                raise WorkerError(ErrorCode.CANCELLED, f"prompt {prompt_id} was interrupted")
+        finally:
+            ws.close()
+
+    def _settled(self, prompt_id: str, graph: dict) -> bool:
+        """Whether the prompt has finished per /history (raises for errors and lost prompts)."""
+        state = self._state(prompt_id)
+        if state == "done":
+            return True
+        if state == "queued":
+            return False
+        if state == "lost":
+            raise WorkerError(
+                ErrorCode.COMFY_UNAVAILABLE,
+                f"ComfyUI lost prompt {prompt_id} (it restarted while the job ran)",
+            )
+        if state == "interrupted":
+            raise WorkerError(ErrorCode.CANCELLED, f"prompt {prompt_id} was interrupted")
+        messages = (self.history(prompt_id) or {}).get("status", {}).get("messages", [])
+        for kind, data in messages:
+            if kind == "execution_error":
+                self._handle({"type": kind, "data": data}, prompt_id, graph, None)
+        raise WorkerError(ErrorCode.GENERATION_FAILED, f"prompt {prompt_id} failed in ComfyUI")
+
+    def _handle(
+        self,
+        msg: dict,
+        prompt_id: str,
+        graph: dict,
+        on_progress: Callable[[Progress], None] | None,
+    ) -> bool:
+        """Act on one websocket message; True when the prompt is done."""
+        kind, data = msg.get("type"), msg.get("data") or {}
+        if data.get("prompt_id") not in (None, prompt_id):
+            return False
+        if kind == "executing":
+            if data.get("node") is None and data.get("prompt_id") == prompt_id:
+                return True
+            if on_progress:
+                on_progress(Progress(data.get("node"), 0, 0))
+        elif kind == "progress" and on_progress:
+            on_progress(Progress(data.get("node"), int(data["value"]), int(data["max"])))
+        elif kind == "execution_error":
+            text = str(data.get("exception_message", "")).strip()
+            node = data.get("node_id")
+            title = graph.get(str(node), {}).get("_meta", {}).get("title", "")
+            where = f"node {node} {title!r} ({data.get('node_type')})"
+            if "out of memory" in text.lower() or "OutOfMemory" in str(data.get("exception_type")):
+                freed = self.free()
+                raise WorkerError(
+                    ErrorCode.OUT_OF_MEMORY,
+                    f"{where} ran out of GPU memory; models were "
+                    + ("unloaded, a retry can run" if freed else "not unloaded"),
+                    details={"models_unloaded": freed},
+                )
+            raise WorkerError(ErrorCode.GENERATION_FAILED, f"{where} failed: {text[:500]}")
+        elif kind == "execution_interrupted":
+            raise WorkerError(ErrorCode.CANCELLED, f"prompt {prompt_id} was interrupted")
+        return False
 
     @staticmethod
     def output_files(entry: dict, node_id: str) -> list[OutputFile]:

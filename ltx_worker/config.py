@@ -25,7 +25,7 @@ class ConfigError(ValueError):
 class Settings(BaseSettings):
     """Worker settings; each field is the environment variable of the same name, upper-cased."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore", env_ignore_empty=True)
 
     comfy_host: str = Field("127.0.0.1", description="ComfyUI server host")
     comfy_port: int = Field(8188, ge=1, le=65535, description="ComfyUI server port")
@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     job_deadline_s: float = Field(
         3600.0, gt=0, description="longest a job may run in ComfyUI before it fails (seconds)"
     )
+    comfyui_dir: Path | None = Field(None, description="ComfyUI's tree (set by entrypoint.sh)")
+    comfy_input_dir: Path | None = Field(None, description="ComfyUI's input folder if not <tree>/input")
+    comfy_output_dir: Path | None = Field(None, description="ComfyUI's output folder if not <tree>/output")
     workflows_dir: Path = Field(PROJECT_ROOT / "workflows", description="API-format templates")
     output_dir: Path = Field(
         PROJECT_ROOT / "output", description="where finished videos are written (no storage)"
@@ -123,6 +126,16 @@ class Settings(BaseSettings):
     def storage_enabled(self) -> bool:
         """Whether results go to object storage (BUCKET_NAME is set)."""
         return bool(self.bucket_name)
+
+    @property
+    def comfy_input_path(self) -> Path | None:
+        """ComfyUI's input folder (where uploads land), or None when unknown."""
+        return self.comfy_input_dir or (self.comfyui_dir / "input" if self.comfyui_dir else None)
+
+    @property
+    def comfy_output_path(self) -> Path | None:
+        """ComfyUI's output folder (where SaveVideo writes), or None when unknown."""
+        return self.comfy_output_dir or (self.comfyui_dir / "output" if self.comfyui_dir else None)
 
     @property
     def comfy_url(self) -> str:

@@ -9,6 +9,24 @@ from __future__ import annotations
 
 import enum
 import json
+import re
+
+#: An absolute POSIX or Windows path (kept: its last component).
+_ABS_PATH = re.compile(r"(?<![\w:/.])(?:/|[A-Za-z]:\\)(?:[^\s'\"/\\:]+[/\\])+(?P<name>[^\s'\"/\\:]*)")
+#: A URL's query string (where signatures and tokens live).
+_URL_QUERY = re.compile(r"(?P<url>https?://[^\s'\"?#]+)[?#][^\s'\"]*")
+#: "Bearer <token>" / "key=<value>"-style secrets.
+_SECRET = re.compile(r"(?i)(bearer\s+|(?:token|secret|password|signature|credential)[\w-]*[=:]\s*)[^\s'\",;]+")
+
+
+def scrub(text: str) -> str:
+    """`text` without local paths (only the file name stays), URL query strings and secrets.
+
+    Applied to every `WorkerError` message: errors go to backends and logs of other parties.
+    """
+    text = _URL_QUERY.sub(r"\g<url>?…", text)
+    text = _ABS_PATH.sub(lambda m: m.group("name") or "<path>", text)
+    return _SECRET.sub(r"\1<redacted>", text)
 
 
 class ErrorCode(str, enum.Enum):
@@ -53,6 +71,9 @@ class WorkerError(Exception):
         message: what went wrong and what to do, for a backend developer.
         retryable: whether the same job may succeed on a retry; defaults to `RETRYABLE[code]`.
         details: small JSON-safe facts (field names, node ids, file names), never secrets or paths.
+
+    The message is passed through `scrub`, so a path, signed URL or token that slips into it
+    from an underlying exception does not reach the job result.
     """
 
     def __init__(
@@ -63,6 +84,7 @@ class WorkerError(Exception):
         retryable: bool | None = None,
         details: dict | None = None,
     ) -> None:
+        message = scrub(message)
         super().__init__(message)
         self.code = ErrorCode(code)
         self.message = message

@@ -21,7 +21,7 @@ from typing import Any
 
 import runpod
 
-from .comfy_client import ComfyClient
+from .comfy_client import ComfyClient, PromptRun
 from .config import Settings
 from .errors import ErrorCode, WorkerError
 from .inputs import fetch_image_bytes, prepare_image
@@ -36,6 +36,9 @@ from .workflow_check import check_graph
 log = logging.getLogger(__name__)
 
 _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+#: Failures after which the worker's state is suspect: RunPod is asked to replace it.
+_SUSPECT = {ErrorCode.COMFY_UNAVAILABLE, ErrorCode.INTERNAL}
 
 
 def _job_tag(job: dict) -> str:
@@ -85,7 +88,7 @@ class JobHandler:
         self.comfyui_version = "unknown"
 
     # -- start-up -----------------------------------------------------------------------------
-    def start(self) -> "JobHandler":
+    def start(self) -> JobHandler:
         """Wait for ComfyUI, then keep the templates its node schemas can run.
 
         Templates that use node classes this ComfyUI lacks (LTX-2 on 0.3.75) are left out and
@@ -138,29 +141,71 @@ class JobHandler:
 
         When the job (or WEBHOOK_URL) names a webhook, the result or error is also delivered
         there, signed, within WEBHOOK_MAX_TOTAL_S; the delivery report is in ``webhook``.
+        Whatever happens (success, failure, cancellation), the job's files are removed from
+        ComfyUI's input and output folders and its prompt from ComfyUI's history afterwards.
+        A failure that leaves the worker suspect (ComfyUI gone, an unexpected error) also
+        carries ``refresh_worker: true`` so RunPod replaces the worker after this job.
+
+        Raises:
+            asyncio.CancelledError: when RunPod cancels the job (after the prompt has been
+                stopped in ComfyUI and the files removed), as the SDK expects.
         """
         tracker = ProgressTracker(self._sink_for(job), self.settings.progress_interval_s)
+        run = PromptRun()
+        tag = _job_tag(job)
         webhook_url = None
         try:
             webhook_url = self._webhook_url(job.get("input"))
-            result = await self._run(job, tracker)
+            result = await self._run(job, tag, tracker, run)
             event, data = EVENT_SUCCEEDED, {"output": result}
+        except asyncio.CancelledError:
+            log.warning("job %s cancelled; stopping its prompt in ComfyUI", job.get("id"))
+            run.cancel.set()
+            if run.prompt_id:
+                await asyncio.to_thread(self.client.cancel, run.prompt_id)
+            await asyncio.to_thread(self._cleanup, tag, run.prompt_id)
+            raise
         except WorkerError as err:
             log.warning("job %s failed: %r", job.get("id"), err)
             result = err.to_output()
+            if err.code in _SUSPECT:
+                result["refresh_worker"] = True
             event, data = EVENT_FAILED, {"error": json.loads(result["error"])}
-        except Exception:  # noqa: BLE001 - the SDK must get a clean error, never a trace
+        except Exception:  # the SDK must get a clean error, never a trace
             log.exception("job %s: unexpected error", job.get("id"))
             result = WorkerError(ErrorCode.INTERNAL, "unexpected worker error; see the worker log").to_output()
+            result["refresh_worker"] = True
             event, data = EVENT_FAILED, {"error": json.loads(result["error"])}
+        await asyncio.to_thread(self._cleanup, tag, run.prompt_id)
         if webhook_url and self.webhooks is not None:
             raw = job.get("input") if isinstance(job.get("input"), dict) else {}
             data = {"job_id": job.get("id"), "external_id": raw.get("external_id"), **data}
             report = await asyncio.to_thread(
-                self.webhooks.deliver, webhook_url, event, data, f"msg_{_job_tag(job)}"
+                self.webhooks.deliver, webhook_url, event, data, f"msg_{tag}"
             )
             result["webhook"] = report.to_dict()
         return result
+
+    def _cleanup(self, tag: str, prompt_id: str | None) -> None:
+        """Remove the job's files from ComfyUI's input/output folders and its history entry.
+
+        Only names the worker made are touched: ``ltxw-<tag>-*`` in the input folder and
+        ``ltxw/<tag>_<counter>_.<ext>`` in the output folder (SaveVideo's pattern). Never raises.
+        """
+        if prompt_id:
+            self.client.forget(prompt_id)
+        input_dir, output_dir = self.settings.comfy_input_path, self.settings.comfy_output_path
+        doomed: list[Path] = []
+        if input_dir is not None:
+            doomed += input_dir.glob(f"ltxw-{tag}-*")
+        if output_dir is not None:
+            pattern = re.compile(rf"{re.escape(tag)}_\d+_?\.\w+")
+            doomed += [p for p in (output_dir / "ltxw").glob(f"{tag}_*") if pattern.fullmatch(p.name)]
+        for path in doomed:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as err:
+                log.warning("could not remove %s: %s", path, err)
 
     def _sink_for(self, job: dict) -> Callable[[dict], None] | None:
         if self.progress_sink is None:
@@ -187,15 +232,15 @@ class JobHandler:
         check_webhook_url(url)
         return url
 
-    async def _run(self, job: dict, tracker: ProgressTracker) -> dict:
+    async def _run(self, job: dict, tag: str, tracker: ProgressTracker, run: PromptRun) -> dict:
         t0 = time.monotonic()
         spec = parse_job_input(job.get("input"))
+        deadline_s = min(self.settings.job_deadline_s, spec.deadline_s or self.settings.job_deadline_s)
         template = self._template_for(spec)
         if spec.camera_lora and not {"camera_lora", "camera_preset"} & set(template.params):
             raise WorkerError(
                 ErrorCode.INVALID_INPUT, f"camera_lora: camera moves are not available for {spec.model}"
             )
-        tag = _job_tag(job)
         image_name = None
         if spec.image_urls:
             tracker.stage_started("inputs")
@@ -227,8 +272,8 @@ class JobHandler:
         tracker.stage_started("queued")
         output_id = template.node_id(graph, template.output)
         prompt_id, entry = await asyncio.to_thread(
-            self.client.run_prompt, graph, timeout_s=self.settings.job_deadline_s,
-            on_progress=tracker.on_comfy,
+            self.client.run_prompt, graph, timeout_s=max(0.0, deadline_s - (time.monotonic() - t0)),
+            on_progress=tracker.on_comfy, run=run,
         )
         files = [f for f in self.client.output_files(entry, output_id) if f.filename.endswith(".mp4")]
         if not files:

@@ -100,6 +100,7 @@ class JobInput(BaseModel):
     external_id: Annotated[str, Field(max_length=256)] | None = None
     webhook_url: Annotated[str, Field(max_length=2048, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://")] | None = None
     return_base64: bool = False
+    deadline_s: Annotated[float, Field(gt=0, le=24 * 3600)] | None = None
 
     @field_validator("prompt", "negative_prompt")
     @classmethod
@@ -134,7 +135,7 @@ class JobInput(BaseModel):
         return [url]
 
     @model_validator(mode="after")
-    def _image_matches_model(self) -> "JobInput":
+    def _image_matches_model(self) -> JobInput:
         if self.is_i2v and not self.image_urls:
             raise ValueError(f"image_urls: {self.model} needs one start image")
         if not self.is_i2v and self.image_urls:

@@ -169,7 +169,7 @@ class TemplateRegistry:
                 self._by_key[key] = template
 
     @classmethod
-    def load(cls, workflows_dir: Path) -> "TemplateRegistry":
+    def load(cls, workflows_dir: Path) -> TemplateRegistry:
         """Load every ``*.json`` with a ``*.bindings.json`` beside it in `workflows_dir`."""
         paths = sorted(
             p for p in workflows_dir.glob("*.json") if not p.name.endswith(".bindings.json")
@@ -190,7 +190,7 @@ class TemplateRegistry:
                 f"no workflow template serves model={model} quality={quality}",
             ) from None
 
-    def supported_by(self, class_types: set[str]) -> "TemplateRegistry":
+    def supported_by(self, class_types: set[str]) -> TemplateRegistry:
         """The templates whose every node class is in `class_types` (a ComfyUI's object_info)."""
         return TemplateRegistry(
             [t for t in self.templates if all(n["class_type"] in class_types for n in t.graph.values())]

@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import requests
@@ -156,7 +156,7 @@ class WebhookSender:
             A `DeliveryReport`; ``delivered`` is False after the attempts or the time bound ran out.
         """
         webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         body = json.dumps(
             {"type": event_type, "timestamp": now.isoformat(), "data": data}, separators=(",", ":")
         )
@@ -166,7 +166,7 @@ class WebhookSender:
         def attempt() -> None:
             state["attempts"] += 1
             remaining = self.max_total_s - (time.monotonic() - start)
-            headers = self.sign(webhook_id, body, datetime.now(timezone.utc))
+            headers = self.sign(webhook_id, body, datetime.now(UTC))
             try:
                 resp = _post_pinned(url, body.encode(), headers, max(0.1, min(self.attempt_timeout_s, remaining)))
             except rp_ssrf.SSRFError as err:

@@ -19,6 +19,7 @@ from standardwebhooks import Webhook
 from ltx_worker.config import load_settings
 from ltx_worker.handler import JobHandler
 from ltx_worker.job import parse_job_input
+
 from standins import WebhookReceiver
 from support import run_job
 

@@ -7,6 +7,7 @@ import os
 
 from ltx_worker.config import load_settings
 from ltx_worker.handler import JobHandler
+
 from standins import MotoS3
 from support import run_job
 

@@ -11,6 +11,7 @@ from standardwebhooks import Webhook
 
 from ltx_worker.errors import WorkerError
 from ltx_worker.webhooks import EVENT_SUCCEEDED, WebhookSender, check_webhook_url
+
 from standins import WebhookReceiver
 
 SECRET = "whsec_" + base64.b64encode(b"a-test-secret-of-32-bytes-length").decode()

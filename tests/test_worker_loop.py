@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from ltx_worker.config import PROJECT_ROOT
+
 from standins import RunPodJobApi
 
 
