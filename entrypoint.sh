@@ -2,7 +2,8 @@
 # Worker entry point (the Docker image's CMD; also used locally by scripts/demo.sh).
 #  1. make sure ComfyUI and its requirements are installed (scripts/install_comfyui.sh, a no-op
 #     when already done);
-#  2. start ComfyUI on 127.0.0.1:$COMFY_PORT (with --cpu when torch sees no GPU);
+#  2. start ComfyUI on 127.0.0.1:$COMFY_PORT (with --cpu when torch sees no GPU) under a
+#     supervisor that restarts it when it exits;
 #  3. start the RunPod handler (python handler.py "$@"), which waits for ComfyUI to answer.
 # Arguments go to handler.py: none for RunPod's worker loop, --rp_serve_api for the local API,
 # --test_input '<json>' for one local job. ComfyUI is stopped when the handler exits.
@@ -44,7 +45,9 @@ if [ -n "${COMFY_EXTRA_ARGS:-}" ]; then
 fi
 
 comfy_log="${COMFY_LOG:-/dev/stderr}"
-(cd "$COMFYUI_DIR" && exec "$PYTHON" "${args[@]}") >>"$comfy_log" 2>&1 &
+# ComfyUI runs under a supervisor that starts it again whenever it exits (ltx_worker/supervisor.py);
+# a job running when it dies fails fast with COMFY_UNAVAILABLE and the next one waits for it.
+"$PYTHON" -m ltx_worker.supervisor --cwd "$COMFYUI_DIR" -- "$PYTHON" "${args[@]}" >>"$comfy_log" 2>&1 &
 comfy_pid=$!
 stop_comfy() { kill "$comfy_pid" 2>/dev/null || true; wait "$comfy_pid" 2>/dev/null || true; }
 trap stop_comfy EXIT

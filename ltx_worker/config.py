@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     comfy_ready_timeout_s: float = Field(
         180.0, gt=0, description="how long to wait for ComfyUI to answer at start (seconds)"
     )
+    comfy_recover_timeout_s: float = Field(
+        60.0, gt=0, description="how long a job waits for a restarting ComfyUI (seconds)"
+    )
     comfy_request_timeout_s: float = Field(
         30.0, gt=0, description="timeout of one HTTP request to ComfyUI (seconds)"
     )

@@ -268,6 +268,10 @@ class JobHandler:
             "audio": spec.audio,
         }
         graph = template.fill(values)
+        if not await asyncio.to_thread(self.client.is_ready):
+            # ComfyUI is restarting (its supervisor brings it back): wait a bounded time for it.
+            log.warning("ComfyUI is not answering; waiting up to %.0f s", self.settings.comfy_recover_timeout_s)
+            await asyncio.to_thread(self.client.wait_ready, self.settings.comfy_recover_timeout_s)
         tracker.set_graph(graph)
         tracker.stage_started("queued")
         output_id = template.node_id(graph, template.output)

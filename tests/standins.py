@@ -272,3 +272,73 @@ class RunPodJobApi:
 def worker_env(**extra: str) -> dict:
     """os.environ plus `extra`, for a worker subprocess."""
     return dict(os.environ, **extra)
+
+
+class TcpProxy:
+    """A loopback TCP proxy in front of `target_port` that can cut websocket connections.
+
+    Only for a fault a real ComfyUI cannot be made to produce on demand: its websocket closing
+    mid-job. Bytes pass through unchanged; `drop_websockets()` closes every connection whose
+    request was ``GET /ws``, as a network drop or a proxy timeout would.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        import socket
+
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.ws_conns: list = []
+        self.ws_opened = 0
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, src, dst, from_client: bool) -> None:
+        first = True
+        try:
+            while data := src.recv(65536):
+                if first and from_client and data.startswith(b"GET /ws"):
+                    with self._lock:
+                        self.ws_conns.append((src, dst))
+                        self.ws_opened += 1
+                first = False
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    def drop_websockets(self) -> int:
+        """Close every open websocket connection (both sides); returns how many."""
+        import socket
+
+        with self._lock:
+            conns, self.ws_conns = self.ws_conns, []
+        for pair in conns:
+            for sock in pair:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                    sock.close()
+                except OSError:
+                    pass
+        return len(conns)
+
+    def close(self) -> None:
+        """Stop accepting connections."""
+        self.listener.close()
