@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,12 @@ class Settings(BaseSettings):
     comfyui_dir: Path | None = Field(None, description="ComfyUI's tree (set by entrypoint.sh)")
     comfy_input_dir: Path | None = Field(None, description="ComfyUI's input folder if not <tree>/input")
     comfy_output_dir: Path | None = Field(None, description="ComfyUI's output folder if not <tree>/output")
+    models_required: Literal["all", "available"] = Field(
+        "all",
+        description='"all": refuse to start when a template\'s model file is missing; "available": '
+        "serve what the files allow and fail the other jobs with MODEL_MISSING",
+    )
+    warmup: bool = Field(False, description="run one small job at start so models are loaded")
     workflows_dir: Path = Field(PROJECT_ROOT / "workflows", description="API-format templates")
     output_dir: Path = Field(
         PROJECT_ROOT / "output", description="where finished videos are written (no storage)"

@@ -26,6 +26,7 @@ from .config import Settings
 from .errors import ErrorCode, WorkerError
 from .inputs import fetch_image_bytes, prepare_image
 from .job import CAMERA_LORAS, JobInput, parse_job_input, pick_seed
+from .model_check import format_missing, missing_models
 from .outputs import probe_video, write_poster
 from .progress import ProgressTracker
 from .storage import Storage, make_storage
@@ -85,6 +86,7 @@ class JobHandler:
         )
         self.all_templates = TemplateRegistry.load(settings.workflows_dir)
         self.templates: TemplateRegistry | None = None
+        self.missing_models: list = []
         self.comfyui_version = "unknown"
 
     # -- start-up -----------------------------------------------------------------------------
@@ -110,6 +112,7 @@ class JobHandler:
                 ErrorCode.WORKFLOW_INVALID,
                 "templates do not match this ComfyUI's nodes: " + "; ".join(problems[:10]),
             )
+        self._check_models(runnable, object_info)
         skipped = {t.name for t in self.all_templates.templates} - {t.name for t in runnable.templates}
         if skipped:
             log.warning(
@@ -121,6 +124,61 @@ class JobHandler:
         log.info("ComfyUI %s ready; templates: %s", self.comfyui_version,
                  ", ".join(t.name for t in runnable.templates))
         return self
+
+    def _check_models(self, runnable: TemplateRegistry, object_info: dict) -> None:
+        """Compare the files the templates need with those ComfyUI lists (`model_check`).
+
+        Raises:
+            WorkerError: MODEL_MISSING naming every missing file and the jobs needing it, when
+                MODELS_REQUIRED is "all" (the default): the worker must not take jobs.
+        """
+        missing = missing_models(runnable.templates, object_info)
+        self.missing_models = missing
+        if not missing:
+            return
+        message = format_missing(missing)
+        if self.settings.models_required == "all":
+            raise WorkerError(ErrorCode.MODEL_MISSING, f"model files ComfyUI cannot see: {message}",
+                              details={"missing": sorted({m.need.relpath for m in missing})})
+        log.warning("serving without some model files (MODELS_REQUIRED=available): %s", message)
+
+    def _check_job_models(self, spec: JobInput) -> None:
+        """MODEL_MISSING for a job whose template or camera LoRA lacks a file (see `_check_models`)."""
+        if not self.missing_models:
+            return
+        key = (spec.model, spec.quality)
+        files = sorted({m.need.relpath for m in self.missing_models
+                        if m.need.camera_move is None and key in m.serves})
+        if spec.camera_lora:
+            files += sorted({m.need.relpath for m in self.missing_models
+                             if m.need.camera_move == spec.camera_lora and key in m.serves})
+        if files:
+            raise WorkerError(
+                ErrorCode.MODEL_MISSING,
+                f"{spec.model} {spec.quality}"
+                + (f" with camera {spec.camera_lora}" if spec.camera_lora else "")
+                + f" needs model files this worker does not have: {', '.join(files)}",
+                details={"missing": files},
+            )
+
+    def warm_up(self) -> dict:
+        """Run one small job (the first runnable t2v model, fast, 2 s) so the models are loaded
+        before the first real job (WARMUP=true). Returns its result; a failure is logged."""
+        registry = self.templates or self.all_templates
+        models = [s[0] for t in registry.templates for s in t.serves if s[0].endswith("-t2v")]
+        if not models:
+            return {}
+        t0 = time.monotonic()
+        job = {"model": sorted(models)[0], "prompt": "warm-up: a calm sea at dawn", "duration": 2, "seed": 0}
+        result = asyncio.run(self({"id": "warmup", "input": job}))
+        if "error" in result:
+            log.warning("warm-up job failed: %s", result.get("message"))
+        else:
+            log.info("warm-up job done in %.1f s", time.monotonic() - t0)
+            for key in ("video_path", "poster_path"):
+                if result.get(key):
+                    Path(result[key]).unlink(missing_ok=True)
+        return result
 
     def _template_for(self, job: JobInput) -> Template:
         registry = self.templates or self.all_templates
@@ -237,6 +295,7 @@ class JobHandler:
         spec = parse_job_input(job.get("input"))
         deadline_s = min(self.settings.job_deadline_s, spec.deadline_s or self.settings.job_deadline_s)
         template = self._template_for(spec)
+        self._check_job_models(spec)
         if spec.camera_lora and not {"camera_lora", "camera_preset"} & set(template.params):
             raise WorkerError(
                 ErrorCode.INVALID_INPUT, f"camera_lora: camera moves are not available for {spec.model}"
