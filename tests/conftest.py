@@ -2,7 +2,8 @@
 
 The ComfyUI tree is $COMFYUI_DIR, or what scripts/install_comfyui.sh installs (the registry's
 0.3.75 here). Tiny models are generated into a session folder and found through an
-extra_model_paths.yaml that also loads the test-only text-encoder node (tests/comfy_nodes).
+extra_model_paths.yaml that also loads the test-only text-encoder node (tests/comfy_nodes) and the
+project's own node pack (custom_nodes/ltx_worker_nodes, which the LTX-2 templates use).
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from ltx_worker.comfy_client import ComfyClient
 from ltx_worker.comfy_process import start_comfyui, tree_version, write_extra_model_paths
 from ltx_worker.config import PROJECT_ROOT, load_settings
 from ltx_worker.handler import JobHandler
+
 from support import free_port
 
 SHARED = PROJECT_ROOT.parent / "shared"
 TEST_NODES = PROJECT_ROOT / "tests" / "comfy_nodes"
+#: The project's node pack folder (custom_nodes/ltx_worker_nodes), loaded like any node pack.
+PACK_NODES = PROJECT_ROOT / "custom_nodes"
 
 
 @dataclass
@@ -72,7 +76,7 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory, comfyui_dir: Path) -> 
 def comfy(tmp_path_factory: pytest.TempPathFactory, comfyui_dir: Path, tiny_models: Path) -> ComfyServer:
     """One real ComfyUI server (CPU) for the whole session."""
     base = tmp_path_factory.mktemp("comfy")
-    extra = write_extra_model_paths(base / "extra_model_paths.yaml", tiny_models, [TEST_NODES])
+    extra = write_extra_model_paths(base / "extra_model_paths.yaml", tiny_models, [TEST_NODES, PACK_NODES])
     port = free_port()
     log_path = base / "comfyui.log"
     proc = start_comfyui(
@@ -100,5 +104,17 @@ def comfy(tmp_path_factory: pytest.TempPathFactory, comfyui_dir: Path, tiny_mode
 @pytest.fixture(scope="session")
 def job_handler(comfy: ComfyServer, tmp_path_factory: pytest.TempPathFactory) -> JobHandler:
     """The worker's handler bound to the session's ComfyUI."""
-    settings = load_settings(comfy_port=comfy.port, output_dir=tmp_path_factory.mktemp("out"))
+    settings = load_settings(comfy_port=comfy.port, output_dir=tmp_path_factory.mktemp("out"),
+                             comfy_input_dir=comfy.input_dir, comfy_output_dir=comfy.output_dir)
     return JobHandler(settings).start()
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory):
+    """A real S3-compatible server (moto in server mode) for the session, with bucket "videos"."""
+    from standins import MotoS3
+
+    server = MotoS3(tmp_path_factory.mktemp("moto") / "moto.log").start()
+    server.client().create_bucket(Bucket="videos")
+    yield server
+    server.stop()

@@ -97,8 +97,9 @@ def test_i2v_first_frame_comes_from_the_image(comfy, job_handler, model):
 
 
 def test_camera_lora_changes_the_pixels(comfy, job_handler):
-    """A camera LoRA is loaded and applied: the same job with it, without it and with another
-    camera LoRA gives three different videos."""
+    """A camera LoRA is loaded and applied by the templates' camera preset node
+    (custom_nodes/ltx_worker_nodes): the same job with a camera move, without one (preset
+    "none") and with another move gives three different videos."""
     needs(comfy, "ltx2")
     plain = run_job(job_handler, job("ltx-2-t2v"), job_id="cam-none")
     dolly = run_job(job_handler, job("ltx-2-t2v", camera_lora="dolly_in"), job_id="cam-dolly")

@@ -19,7 +19,7 @@ VALUES = {
     "negative_prompt": "blurry",
     "width": 1280, "height": 704, "half_width": 640, "half_height": 352,
     "frames": 49, "fps": 24, "seed": 123, "image": "ltxw-job-start.png", "image_strength": 0.8,
-    "camera_lora": "ltx-2-19b-lora-camera-control-dolly-in.safetensors", "camera_strength": 0.9,
+    "camera_preset": "dolly_in", "camera_strength": 0.9,
     "filename_prefix": "ltxw/job",
 }
 
@@ -69,11 +69,31 @@ def _has_links(node):
     return any(isinstance(v, list) for v in node["inputs"].values())
 
 
-@pytest.mark.parametrize("template", [t for t in REGISTRY.templates if t.bypass_when_absent],
-                         ids=lambda t: t.name)
-def test_absent_camera_lora_bypasses_the_node(template):
-    values = {**values_for(template), "camera_lora": None}
-    graph = template.fill(values)
+LTX2 = [t for t in REGISTRY.templates if t.family == "ltx2"]
+
+
+@pytest.mark.parametrize("template", LTX2, ids=lambda t: t.name)
+def test_no_camera_move_keeps_the_preset_node_at_none(template):
+    """No camera move is the preset "none" of the camera node (which passes the model
+    through), not a rewired graph: the node stays and its links are untouched."""
+    assert not template.bypass_when_absent
+    graph = template.fill({**values_for(template), "camera_preset": "none"})
+    lora_id = template.node_id(graph, "Camera LoRA")
+    assert graph[lora_id]["class_type"] == "LTXWCameraLoRAPreset"
+    assert graph[lora_id]["inputs"]["preset"] == "none"
+    assert graph[lora_id]["inputs"]["model"] == template.graph[lora_id]["inputs"]["model"]
+    for nid, node in template.graph.items():
+        links = {k: v for k, v in node["inputs"].items() if isinstance(v, list)}
+        assert {k: v for k, v in graph[nid]["inputs"].items() if isinstance(v, list)} == links
+
+
+@pytest.mark.parametrize("template", LTX2, ids=lambda t: t.name)
+def test_bypass_rule_removes_the_node_and_rewires_its_consumers(template):
+    """The filler's bypass_when_absent rule (docs/architecture.md), on the camera node of an
+    LTX-2 graph: an absent value removes the node and feeds its consumers from its input."""
+    template = dataclasses.replace(
+        template, bypass_when_absent={"camera_preset": [("Camera LoRA", "model")]})
+    graph = template.fill({**values_for(template), "camera_preset": None})
     titles = {n.get("_meta", {}).get("title") for n in graph.values()}
     assert "Camera LoRA" not in titles
     lora_id = template.node_id(template.graph, "Camera LoRA")

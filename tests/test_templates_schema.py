@@ -1,7 +1,10 @@
 """Templates in workflows/ against ComfyUI's node schemas, and the schema checker itself.
 
 Snapshots of ``GET /object_info`` live in <repo root>/../shared/comfyui/ (ComfyUI 0.33.0, which
-has LTX-2, and 0.3.75, the registry copy that has only LTX-Video 0.9).
+has LTX-2, and 0.3.75, the registry copy that has only LTX-Video 0.9). The LTX-2 templates also
+use the project's own node pack; its node's entry (custom_nodes/ltx_worker_nodes/object_info.json,
+kept equal to the live entry by tests/test_node_pack.py) is added to the 0.33.0 snapshot, as a
+production ComfyUI with the pack installed reports it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from ltx_worker.workflow_check import check_bindings, check_graph
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
+PACK_OBJECT_INFO = REPO / "custom_nodes" / "ltx_worker_nodes" / "object_info.json"
+CAMERA_NODE = "LTXWCameraLoRAPreset"
 
 
 def _shared_dir() -> Path:
@@ -66,7 +71,9 @@ LTXV = sorted(n for n, (_, b) in TEMPLATES.items() if b and b.get("family") == "
 def oi_033() -> dict:
     if not OI_033.is_file():
         pytest.fail(f"no object_info snapshot at {OI_033}: the LTX-2 templates must be checked every run")
-    return _load(OI_033)
+    pack = _load(PACK_OBJECT_INFO)
+    assert set(pack) == {CAMERA_NODE}
+    return {**_load(OI_033), **pack}
 
 
 @pytest.fixture(scope="session")
@@ -78,21 +85,6 @@ def oi_0375() -> dict:
 
 def _by_title(graph: dict) -> dict[str, tuple[str, dict]]:
     return {n["_meta"]["title"]: (nid, n) for nid, n in graph.items()}
-
-
-def _bypass(graph: dict, bindings: dict, param: str) -> dict:
-    """The architecture's bypass rule, done here independently of the filler."""
-    graph = copy.deepcopy(graph)
-    titles = _by_title(graph)
-    for entry in bindings["bypass_when_absent"][param]:
-        node_id, node = titles[entry["node"]]
-        source = node["inputs"][entry["input"]]
-        del graph[node_id]
-        for other in graph.values():
-            for name, value in other["inputs"].items():
-                if isinstance(value, list) and value == [node_id, 0]:
-                    other["inputs"][name] = list(source)
-    return graph
 
 
 def _fill(graph: dict, bindings: dict, values: dict) -> dict:
@@ -110,7 +102,7 @@ JOB_VALUES = {
     "width": 1920, "height": 1088, "half_width": 960, "half_height": 544,
     "frames": 481, "fps": 25, "seed": 2**32 - 1,
     "image": "job-1234.png", "image_strength": 0.0,
-    "camera_lora": "ltx-2-19b-lora-camera-control-dolly-in.safetensors", "camera_strength": 1.0,
+    "camera_preset": "dolly_in", "camera_strength": 2.0,
     "filename_prefix": "ltx-worker/job-1234",
 }
 
@@ -146,11 +138,26 @@ def test_ltx2_template_passes_the_033_schema(name, oi_033):
 
 
 @pytest.mark.parametrize("name", LTX2)
-def test_ltx2_template_without_camera_lora_passes(name, oi_033):
+def test_ltx2_camera_slot_is_the_preset_node_for_every_preset(name, oi_033):
+    """No camera move is the preset "none" of the same node (no bypass): every preset the node
+    offers, at either end of the strength range, passes; an unknown preset does not."""
     graph, bindings = TEMPLATES[name]
-    bypassed = _bypass(graph, bindings, "camera_lora")
-    assert "Camera LoRA" not in _by_title(bypassed)
-    assert check_graph(bypassed, oi_033) == []
+    assert bindings["params"]["camera_preset"] == [["Camera LoRA", "preset"]]
+    assert bindings["params"]["camera_strength"] == [["Camera LoRA", "strength"]]
+    assert "camera_lora" not in bindings["params"]
+    assert "camera_lora" not in bindings.get("bypass_when_absent", {})
+    assert "camera_preset" not in bindings.get("bypass_when_absent", {})
+    options = oi_033[CAMERA_NODE]["input"]["required"]["preset"][1]["options"]
+    assert options[0] == "none" and len(options) == 8
+    for preset in options:
+        for strength in (0.0, 2.0):
+            filled = _fill(graph, bindings, {**JOB_VALUES, "camera_preset": preset,
+                                             "camera_strength": strength})
+            assert check_graph(filled, oi_033) == [], (preset, strength)
+    bad = _fill(graph, bindings, {**JOB_VALUES, "camera_preset": "dolly-in"})
+    _one(check_graph(bad, oi_033), "'Camera LoRA'", "'preset'", "dolly-in")
+    bad = _fill(graph, bindings, {**JOB_VALUES, "camera_strength": 2.5})
+    _one(check_graph(bad, oi_033), "'Camera LoRA'", "'strength'", "maximum")
 
 
 @pytest.mark.parametrize("name", LTX2)
@@ -164,17 +171,17 @@ def test_ltx2_template_filled_with_extreme_job_values_passes(name, oi_033):
 
 @pytest.mark.parametrize("name", LTX2)
 def test_ltx2_template_filled_by_the_worker_passes(name, oi_033):
-    """The worker's own filler (ltx_worker.templates), with and without camera LoRA and audio."""
+    """The worker's own filler (ltx_worker.templates), with and without a camera move and audio."""
     from ltx_worker.templates import load_template
 
     template = load_template(WORKFLOWS / f"{name}.json")
-    for camera_lora in (JOB_VALUES["camera_lora"], None):
+    for camera_preset in (JOB_VALUES["camera_preset"], "none"):
         for audio in (True, False):
-            filled = template.fill({**JOB_VALUES, "camera_lora": camera_lora, "audio": audio})
-            assert check_graph(filled, oi_033) == [], (camera_lora, audio)
+            filled = template.fill({**JOB_VALUES, "camera_preset": camera_preset, "audio": audio})
+            assert check_graph(filled, oi_033) == [], (camera_preset, audio)
             create_video = _inputs(filled, "Create Video")
             assert ("audio" in create_video) is audio
-            assert ("Camera LoRA" in _by_title(filled)) is (camera_lora is not None)
+            assert _inputs(filled, "Camera LoRA")["preset"] == camera_preset
 
 
 _LEGACY_CASES = [pytest.param(n, s, id=f"{n}-{s}") for n in LTXV for s in ("0.33.0", "0.3.75")]
@@ -240,11 +247,12 @@ def test_ltx2_template_follows_the_official_settings(name):
     assert _source_title(graph, upsampler["upscale_model"]) == "Load Latent Upscaler"
     assert classes.count("SamplerCustomAdvanced") == 2
 
-    # LoRAs: camera LoRA right after the checkpoint, feeding both stages; pro adds the
-    # distilled LoRA (1.0) to stage 2 only
+    # LoRAs: camera LoRA (the pack's preset node, "static" at 1.0 as exported) right after the
+    # checkpoint, feeding both stages; pro adds the distilled LoRA (1.0) to stage 2 only
+    assert nodes["Camera LoRA"][1]["class_type"] == CAMERA_NODE
     camera = _inputs(graph, "Camera LoRA")
     assert _source_title(graph, camera["model"]) == "Load Checkpoint"
-    assert camera["strength_model"] == 1.0
+    assert (camera["preset"], camera["strength"]) == ("static", 1.0)
     assert _source_title(graph, _inputs(graph, "Stage 1 Guider")["model"]) == "Camera LoRA"
     stage2_model = _source_title(graph, _inputs(graph, "Stage 2 Guider")["model"])
     if quality == "pro":
@@ -255,7 +263,8 @@ def test_ltx2_template_follows_the_official_settings(name):
         assert stage2_model == "Distilled LoRA"
     else:
         assert stage2_model == "Camera LoRA"
-        assert classes.count("LoraLoaderModelOnly") == 1
+        assert classes.count("LoraLoaderModelOnly") == 0
+    assert classes.count(CAMERA_NODE) == 1
 
     # both seeds and all frame rates come from one parameter each
     assert {tuple(t) for t in bindings["params"]["seed"]} == {

@@ -1,0 +1,116 @@
+"""Nodes of the LTX-Worker pack (ComfyUI V3 API, ``comfy_api.latest``).
+
+Written against the API as ComfyUI 0.3.75 and 0.33.0 both offer it: ``io.Schema`` without the
+newer fields (search aliases, badges), and ``comfy.sd.load_lora_for_models`` with or without
+its ``lora_metadata`` argument.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import threading
+from typing import Any
+
+import comfy.sd
+import comfy.utils
+import folder_paths
+from comfy_api.latest import io
+
+from .presets import NONE, PRESETS, hub_repo, lora_file
+
+#: Newer ComfyUI (0.33.0 here) passes the LoRA's safetensors metadata on (IC-LoRA parameters);
+#: 0.3.75 has no such argument.
+_LORA_TAKES_METADATA = "lora_metadata" in inspect.signature(comfy.sd.load_lora_for_models).parameters
+
+# The last LoRA read, as (path, mtime_ns, size) -> (state dict, metadata): changing only the
+# strength does not read the file again, and a file rewritten in place is read afresh.
+_cache_lock = threading.Lock()
+_cache: tuple[tuple[str, int, int], Any, Any] | None = None
+
+
+def _load_lora(path: str) -> tuple[Any, Any]:
+    """The state dict and safetensors metadata of the LoRA at `path` (one-entry cache)."""
+    global _cache
+    stat = os.stat(path)
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    with _cache_lock:
+        if _cache is not None and _cache[0] == key:
+            return _cache[1], _cache[2]
+    lora, metadata = comfy.utils.load_torch_file(path, safe_load=True, return_metadata=True)
+    with _cache_lock:
+        _cache = (key, lora, metadata)
+    return lora, metadata
+
+
+class CameraLoRAPreset(io.ComfyNode):
+    """Applies one of the LTX-2 camera-control LoRAs to a model, chosen by its preset name.
+
+    The preset "none" (or a strength of 0) passes the model through unchanged, so a workflow
+    keeps one node whether or not a camera move is wanted. Otherwise the preset's file
+    (``loras/ltx-2-19b-lora-camera-control-<move>.safetensors``) is applied to the model only,
+    as the core "LoraLoaderModelOnly" does.
+    """
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        """The node's inputs (model, preset, strength) and output (the patched model)."""
+        return io.Schema(
+            node_id="LTXWCameraLoRAPreset",
+            display_name="LTX-2 Camera LoRA Preset",
+            category="LTX-Worker",
+            description=(
+                "Applies an LTX-2 camera-control LoRA (static, dolly in/out/left/right, jib "
+                "up/down) to the model by preset name; 'none' or strength 0 passes the model "
+                "through unchanged."
+            ),
+            inputs=[
+                io.Model.Input("model", tooltip="The LTX-2 model to apply the camera LoRA to."),
+                io.Combo.Input(
+                    "preset",
+                    options=list(PRESETS),
+                    default=NONE,
+                    tooltip=(
+                        "Camera move. Each needs its LoRA file in models/loras: "
+                        "ltx-2-19b-lora-camera-control-<move with - for _>.safetensors."
+                    ),
+                ),
+                io.Float.Input(
+                    "strength",
+                    default=1.0,
+                    min=0.0,
+                    max=2.0,
+                    step=0.05,
+                    tooltip="How strongly the LoRA modifies the model; 0 leaves it unchanged.",
+                ),
+            ],
+            outputs=[io.Model.Output(tooltip="The model with the camera LoRA applied.")],
+        )
+
+    @classmethod
+    def execute(cls, model: Any, preset: str, strength: float) -> io.NodeOutput:
+        """Return `model` patched with the preset's LoRA at `strength` (unchanged for "none").
+
+        Raises:
+            ValueError: an unknown preset.
+            FileNotFoundError: the preset's LoRA file is not in any of ComfyUI's ``loras``
+                folders (the message names the file and the repository that publishes it).
+        """
+        if preset == NONE or strength == 0:
+            return io.NodeOutput(model)
+        name = lora_file(preset)
+        try:
+            path = folder_paths.get_full_path_or_raise("loras", name)
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"camera LoRA file {name!r} for preset {preset!r} is not in ComfyUI's 'loras' "
+                f"model folder; download it from https://huggingface.co/{hub_repo(preset)}"
+            ) from None
+        lora, metadata = _load_lora(path)
+        kwargs = {"lora_metadata": metadata} if _LORA_TAKES_METADATA else {}
+        patched, _ = comfy.sd.load_lora_for_models(model, None, lora, strength, 0, **kwargs)
+        return io.NodeOutput(patched)
+
+
+#: Every node of the pack, as the extension lists them.
+NODES: list[type[io.ComfyNode]] = [CameraLoRAPreset]
