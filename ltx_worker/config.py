@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     inline_max_bytes: int = Field(
         10 * 1024 * 1024, ge=0, description="largest video returned as base64 when asked (bytes)"
     )
+    gpu_price_per_hour: float | None = Field(
+        None, ge=0, description="price of this worker's GPU per hour (USD); the result then carries the job's cost"
+    )
     runpod_webhook_post_output: str | None = Field(
         None, description="set by RunPod in its worker loop; progress updates go there"
     )

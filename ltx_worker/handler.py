@@ -375,8 +375,19 @@ class JobHandler:
                 "upload_s": round(t_done - t_generated, 3),
                 "total_s": round(t_done - t0, 3),
             },
+            "cost": self._cost(t_done - t0),
             "prompt_id": prompt_id,
             "external_id": spec.external_id,
+        }
+
+    def _cost(self, seconds: float) -> dict:
+        """GPU seconds the job held the worker (its wall time: one job per GPU) and, when
+        GPU_PRICE_PER_HOUR is set, their price in USD."""
+        price = self.settings.gpu_price_per_hour
+        return {
+            "gpu_seconds": round(seconds, 3),
+            "price_per_gpu_hour": price,
+            "usd": round(seconds / 3600 * price, 6) if price is not None else None,
         }
 
     def _deliver_files(self, video_path: Path, poster_path: Path, tag: str, spec: JobInput) -> dict:

@@ -173,3 +173,10 @@ def test_public_base_url_mode_gives_plain_urls(s3, tmp_path):
     stored = S3Storage(settings).put(f, "x y.jpg", "image/jpeg")
     assert stored.url == "https://cdn.example.com/v/p/x%20y.jpg" and stored.key == "p/x y.jpg"
     assert s3.client().head_object(Bucket="videos", Key="p/x y.jpg")["ContentType"] == "image/jpeg"
+
+
+def test_the_result_carries_gpu_seconds_and_the_cost_when_priced(stored, comfy, tmp_path):
+    cost = stored["result"]["cost"]
+    assert cost["gpu_seconds"] == stored["result"]["timings"]["total_s"] and cost["usd"] is None
+    priced = JobHandler(load_settings(comfy_port=comfy.port, output_dir=tmp_path, gpu_price_per_hour=3.6))
+    assert priced._cost(10.0) == {"gpu_seconds": 10.0, "price_per_gpu_hour": 3.6, "usd": 0.01}
