@@ -181,3 +181,20 @@ def test_the_websocket_cut_mid_job_still_returns_the_result(comfy, tmp_path):
         assert proxy.ws_opened >= 2  # the client reconnected
     finally:
         proxy.close()
+
+
+def test_cuda_out_of_memory_becomes_out_of_memory_and_frees_models(comfy, job_handler):
+    """A test-only node raises torch.OutOfMemoryError inside the real ComfyUI (a CPU cannot run
+    out of GPU memory); the job fails with OUT_OF_MEMORY after /free, and the next job runs."""
+    if "LTXWTestRaiseOOM" not in comfy.object_info:
+        pytest.skip("the test node pack was not loaded")
+    from ltx_worker.errors import WorkerError
+
+    graph = {"1": {"class_type": "LTXWTestRaiseOOM", "inputs": {"nonce": secrets.randbelow(2**31)},
+                   "_meta": {"title": "Sampler"}}}
+    with pytest.raises(WorkerError) as err:
+        job_handler.client.run_prompt(graph, timeout_s=60)
+    assert err.value.code.value == "OUT_OF_MEMORY" and err.value.retryable is True
+    assert err.value.details["models_unloaded"] is True and "'Sampler'" in err.value.message
+    ok = run_job(job_handler, t2v(comfy), job_id="after-oom")
+    assert "error" not in ok, ok
