@@ -16,7 +16,8 @@ def t2v_graph(job_handler):
     template = job_handler.templates.get(family_model, "fast")
     values = {"prompt": "a quiet harbour", "negative_prompt": "", "width": 128, "height": 128,
               "half_width": 64, "half_height": 64, "frames": 9, "fps": 24, "seed": 1,
-              "camera_lora": None, "camera_strength": 1.0, "filename_prefix": "ltxw/client-test"}
+              "camera_lora": None, "camera_preset": "none", "camera_strength": 1.0,
+              "filename_prefix": "ltxw/client-test"}
     return template, template.fill(values)
 
 
