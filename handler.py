@@ -21,7 +21,8 @@ def main() -> None:
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        force=True)  # `import runpod` already configured the root logger
     try:
         handler = JobHandler(settings).start()
     except WorkerError as err:  # e.g. MODEL_MISSING: refuse to take jobs, say exactly why

@@ -12,7 +12,7 @@ import importlib
 import sys
 
 #: Sub-command modules (inside this package), in the order `--help` lists them.
-_COMMAND_MODULES = ("models_cli",)
+_COMMAND_MODULES = ("generate_cli", "serve_cli", "templates_cli", "models_cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

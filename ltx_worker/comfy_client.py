@@ -301,7 +301,7 @@ class ComfyClient:
             run.prompt_id = prompt_id
             self._follow(ws, prompt_id, graph, deadline, on_progress, run)
         finally:
-            ws.close()
+            ws.close(timeout=0)
         entry = self.history(prompt_id)
         if entry is None:
             raise WorkerError(ErrorCode.OUTPUT_MISSING, f"prompt {prompt_id} has no history entry")
@@ -373,7 +373,7 @@ class ComfyClient:
                     continue
                 except (OSError, websocket.WebSocketException) as err:
                     log.warning("ComfyUI websocket dropped (%s); reconnecting", err)
-                    ws.close()
+                    ws.close(timeout=0)
                     ws = self._reconnect(prompt_id, deadline)
                     last_check = time.monotonic()
                     if self._settled(prompt_id, graph):
@@ -385,7 +385,7 @@ class ComfyClient:
                 if self._handle(json.loads(raw), prompt_id, graph, on_progress):
                     return
         finally:
-            ws.close()
+            ws.close(timeout=0)
 
     def _settled(self, prompt_id: str, graph: dict) -> bool:
         """Whether the prompt has finished per /history (raises for errors and lost prompts)."""
