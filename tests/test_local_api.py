@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from ltx_worker.config import PROJECT_ROOT
+
 from support import free_port
 
 

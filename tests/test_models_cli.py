@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from hub_standin import COMMIT, HubStandIn
 
 from ltx_worker.config import PROJECT_ROOT
 from ltx_worker.job import CAMERA_LORAS
@@ -28,6 +27,8 @@ from ltx_worker.models import (
     sha256_file,
 )
 from ltx_worker.templates import TemplateRegistry
+
+from hub_standin import COMMIT, HubStandIn
 
 MIB = 1024 * 1024
 

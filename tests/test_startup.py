@@ -10,11 +10,12 @@ import subprocess
 import sys
 
 import pytest
-from support import run_job
 
 from ltx_worker.config import PROJECT_ROOT, load_settings
 from ltx_worker.errors import WorkerError
 from ltx_worker.handler import JobHandler
+
+from support import run_job
 
 MISSING = "ltx-never-downloaded.safetensors"
 

@@ -379,11 +379,11 @@ def checkpoint_state_dict(seed: int) -> dict[str, torch.Tensor]:
     hidden states to ``caption_channels``). Requires ComfyUI importable.
     """
     _prepare_comfy()
-    import torch
     import comfy.ldm.lightricks.av_model as av_model
     import comfy.ldm.lightricks.vae.audio_vae as audio_vae
     import comfy.ldm.lightricks.vae.causal_video_autoencoder as video_vae
     import comfy.ops
+    import torch
 
     ops = comfy.ops.disable_weight_init
     out: dict[str, torch.Tensor] = {}
@@ -423,10 +423,10 @@ def gemma_state_dict(seed: int) -> dict[str, torch.Tensor]:
     Requires ComfyUI importable.
     """
     _prepare_comfy()
-    import torch
     import comfy.clip_model
     import comfy.ops
     import comfy.text_encoders.llama as llama
+    import torch
 
     class _TinyGemmaConfig(llama.Gemma3_12B_Config):
         head_dim = GEMMA_HEAD_DIM
@@ -475,9 +475,9 @@ def tokenizer_model() -> bytes:
 def upscaler_state_dict(seed: int) -> dict[str, torch.Tensor]:
     """State dict of the tiny x2 spatial latent upscaler (:data:`UPSCALER_CONFIG`)."""
     _prepare_comfy()
-    import torch
     import comfy.ldm.lightricks.latent_upsampler as latent_upsampler
     import comfy.ops
+    import torch
 
     with torch.device("cpu"):
         model = latent_upsampler.LatentUpsampler.from_config(

@@ -263,8 +263,8 @@ def _random_tensor(name: str, shape: tuple[int, ...], dtype: Any) -> Any:
 
 
 def _transformer_state_dict() -> dict[str, Any]:
-    import torch
     import comfy.ops
+    import torch
     from comfy.ldm.lightricks.model import LTXVModel
 
     with torch.device("meta"):
@@ -273,9 +273,9 @@ def _transformer_state_dict() -> dict[str, Any]:
 
 
 def _t5_state_dict() -> dict[str, Any]:
-    import torch
     import comfy.ops
     import comfy.text_encoders.t5
+    import torch
 
     # ComfyUI's own T5-XXL config (comfy/text_encoders/t5_config_xxl.json), as T5XXLModel reads it
     config_path = pathlib.Path(comfy.text_encoders.t5.__file__).parent / "t5_config_xxl.json"

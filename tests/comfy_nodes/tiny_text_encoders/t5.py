@@ -32,6 +32,7 @@ def install() -> None:
     Raises ImportError when ComfyUI's ``comfy`` package or ``ltx_worker`` cannot be imported.
     """
     import comfy.sd1_clip
+
     from ltx_worker.tinymodels.ltxv import tiny_t5_config
 
     cls = comfy.sd1_clip.SDClipModel
