@@ -238,8 +238,9 @@ class JobHandler:
         if webhook_url and self.webhooks is not None:
             raw = job.get("input") if isinstance(job.get("input"), dict) else {}
             data = {"job_id": job.get("id"), "external_id": raw.get("external_id"), **data}
+            # one id per event, the same across its retries; a new one when RunPod reruns the job
             report = await asyncio.to_thread(
-                self.webhooks.deliver, webhook_url, event, data, f"msg_{tag}"
+                self.webhooks.deliver, webhook_url, event, data, f"msg_{tag}_{uuid.uuid4().hex[:12]}"
             )
             result["webhook"] = report.to_dict()
         return result
