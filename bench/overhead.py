@@ -928,7 +928,8 @@ work (probe, poster) instead of adding to it, and drop the `/view` transfer on a
 `bench/proposed_client.py` implements this as a subclass of `ComfyClient` (the third column):
 
 1. `ComfyClient._connect_ws` / the `ws.close()` calls in `run_prompt` and `_follow`: close with
-   `ws.close(timeout=0)` (send the close frame, do not wait for ComfyUI's answer).
+   `ws.close(timeout=0)` (send the close frame, do not wait for ComfyUI's answer). Applied to
+   `ComfyClient` after this run, so later runs show it in the worker column too.
 2. `ComfyClient._handle`: keep, for our prompt id, each `executed` message's `output` by node id
    and the `execution_start` / `execution_cached` / `execution_success` messages (they carry the
    history entry's timestamps); `run_prompt` then returns the entry built from them

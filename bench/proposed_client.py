@@ -5,7 +5,8 @@ end of a prompt and the job's result, because right after a prompt ComfyUI's pro
 hold the GIL for a few hundred ms (``gc.collect()`` at most every 10 s, main.py) and anything
 asked of its server meanwhile waits (``python -m bench.protocol`` shows it):
 
-1. the websocket is closed without waiting for the server's close frame (``close(timeout=0)``);
+1. the websocket is closed without waiting for the server's close frame (``close(timeout=0)``;
+   now in ``ComfyClient`` itself, so inherited here);
 2. the outputs and status come from the websocket (``executed`` messages carry each output
    node's files, ``execution_*`` messages their timestamps), so no ``GET /history`` after the
    prompt; ``/history`` stays the fallback (a missed message, a reconnect, an old ComfyUI);
@@ -26,18 +27,10 @@ from pathlib import Path
 
 import websocket
 
-from ltx_worker.comfy_client import WS_POLL_S, ComfyClient, OutputFile
-from ltx_worker.errors import ErrorCode, WorkerError
+from ltx_worker.comfy_client import ComfyClient, OutputFile
 
 #: Websocket messages whose data the history entry's ``status.messages`` also holds.
 _STATUS_KINDS = ("execution_start", "execution_cached", "execution_success")
-
-
-class _NoWaitWebSocket(websocket.WebSocket):
-    """A websocket whose close sends the close frame and does not wait for the answer."""
-
-    def close(self, status: int = websocket.STATUS_NORMAL, reason: bytes = b"", timeout: float = 0) -> None:
-        super().close(status, reason, timeout=0)
 
 
 class ProposedComfyClient(ComfyClient):
@@ -60,13 +53,7 @@ class ProposedComfyClient(ComfyClient):
         if self._background is not None:  # the previous job's clean-up
             self._background.join(10)
             self._background = None
-        ws = _NoWaitWebSocket()
-        try:
-            ws.connect(f"{self.ws_url}?clientId={self.client_id}", timeout=self.timeout)
-        except (OSError, websocket.WebSocketException) as err:
-            raise WorkerError(ErrorCode.COMFY_UNAVAILABLE, f"ComfyUI websocket: {err}") from None
-        ws.settimeout(WS_POLL_S)
-        return ws
+        return super()._connect_ws()
 
     def _handle(self, msg: dict, prompt_id: str, graph: dict, on_progress) -> bool:
         kind, data = msg.get("type"), msg.get("data") or {}

@@ -316,17 +316,18 @@ class ComfyClient:
         ws.settimeout(WS_POLL_S)
         return ws
 
-    def _state(self, prompt_id: str) -> str:
-        """"done", "error", "interrupted", "queued" or "lost" (ComfyUI does not know it)."""
+    def _state(self, prompt_id: str) -> tuple[str, dict | None]:
+        """The prompt's state and history entry: "done", "error", "interrupted", "queued" or
+        "lost" (ComfyUI does not know it); the entry is None unless the prompt has ended."""
         entry = self.history(prompt_id)
         if entry is not None:
             status = entry.get("status") or {}
             if status.get("status_str") == "error":
                 kinds = {m[0] for m in status.get("messages", []) if m}
-                return "interrupted" if "execution_interrupted" in kinds else "error"
-            return "done"
+                return ("interrupted" if "execution_interrupted" in kinds else "error"), entry
+            return "done", entry
         running, pending = self.queue()
-        return "queued" if prompt_id in running or prompt_id in pending else "lost"
+        return ("queued" if prompt_id in running or prompt_id in pending else "lost"), None
 
     def _reconnect(self, prompt_id: str, deadline: float) -> websocket.WebSocket:
         """Reopen the websocket within `RECONNECT_S` (COMFY_UNAVAILABLE when ComfyUI is gone)."""
@@ -389,7 +390,7 @@ class ComfyClient:
 
     def _settled(self, prompt_id: str, graph: dict) -> bool:
         """Whether the prompt has finished per /history (raises for errors and lost prompts)."""
-        state = self._state(prompt_id)
+        state, entry = self._state(prompt_id)
         if state == "done":
             return True
         if state == "queued":
@@ -401,7 +402,7 @@ class ComfyClient:
             )
         if state == "interrupted":
             raise WorkerError(ErrorCode.CANCELLED, f"prompt {prompt_id} was interrupted")
-        messages = (self.history(prompt_id) or {}).get("status", {}).get("messages", [])
+        messages = (entry or {}).get("status", {}).get("messages", [])
         for kind, data in messages:
             if kind == "execution_error":
                 self._handle({"type": kind, "data": data}, prompt_id, graph, None)

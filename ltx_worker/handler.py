@@ -215,7 +215,6 @@ class JobHandler:
         try:
             webhook_url = self._webhook_url(job.get("input"))
             result = await self._run(job, tag, tracker, run)
-            event, data = EVENT_SUCCEEDED, {"output": result}
         except asyncio.CancelledError:
             log.warning("job %s cancelled; stopping its prompt in ComfyUI", job.get("id"))
             run.cancel.set()
@@ -223,24 +222,26 @@ class JobHandler:
                 await asyncio.to_thread(self.client.cancel, run.prompt_id)
             await asyncio.to_thread(self._cleanup, tag, run.prompt_id)
             raise
-        except WorkerError as err:
-            log.warning("job %s failed: %r", job.get("id"), err)
+        except Exception as exc:  # the SDK must get a clean error, never a trace
+            if isinstance(exc, WorkerError):
+                err = exc
+                log.warning("job %s failed: %r", job.get("id"), err)
+            else:
+                log.exception("job %s: unexpected error", job.get("id"))
+                err = WorkerError(ErrorCode.INTERNAL, "unexpected worker error; see the worker log")
             result = err.to_output()
             if err.code in _SUSPECT:
                 result["refresh_worker"] = True
-            event, data = EVENT_FAILED, {"error": json.loads(result["error"])}
-        except Exception:  # the SDK must get a clean error, never a trace
-            log.exception("job %s: unexpected error", job.get("id"))
-            result = WorkerError(ErrorCode.INTERNAL, "unexpected worker error; see the worker log").to_output()
-            result["refresh_worker"] = True
-            event, data = EVENT_FAILED, {"error": json.loads(result["error"])}
         await asyncio.to_thread(self._cleanup, tag, run.prompt_id)
         if webhook_url and self.webhooks is not None:
+            failed = "error" in result
             raw = job.get("input") if isinstance(job.get("input"), dict) else {}
-            data = {"job_id": job.get("id"), "external_id": raw.get("external_id"), **data}
+            data = {"job_id": job.get("id"), "external_id": raw.get("external_id"),
+                    **({"error": json.loads(result["error"])} if failed else {"output": result})}
             # one id per event, the same across its retries; a new one when RunPod reruns the job
             report = await asyncio.to_thread(
-                self.webhooks.deliver, webhook_url, event, data, f"msg_{tag}_{uuid.uuid4().hex[:12]}"
+                self.webhooks.deliver, webhook_url, EVENT_FAILED if failed else EVENT_SUCCEEDED, data,
+                f"msg_{tag}_{uuid.uuid4().hex[:12]}",
             )
             result["webhook"] = report.to_dict()
         return result

@@ -87,7 +87,6 @@ class ProgressTracker:
         self.graph = graph or {}
         self.stage: str | None = None
         self.percent = 0.0
-        self.sent: list[dict] = []
         self._last_sent = 0.0
         self._lock = threading.Lock()
 
@@ -126,6 +125,5 @@ class ProgressTracker:
                 "percent": percent,
                 "message": f"{label}: step {step}/{steps}" if steps else label,
             }
-            self.sent.append(payload)
         if self.sink is not None:
             self.sink(payload)
