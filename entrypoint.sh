@@ -45,9 +45,9 @@ if [ -n "${COMFY_EXTRA_ARGS:-}" ]; then
 fi
 
 comfy_log="${COMFY_LOG:-/dev/stderr}"
-# ComfyUI runs under a supervisor that starts it again whenever it exits (ltx_worker/supervisor.py);
+# ComfyUI runs under a supervisor that starts it again whenever it exits (ltx_worker/comfy/supervisor.py);
 # a job running when it dies fails fast with COMFY_UNAVAILABLE and the next one waits for it.
-"$PYTHON" -m ltx_worker.supervisor --cwd "$COMFYUI_DIR" -- "$PYTHON" "${args[@]}" >>"$comfy_log" 2>&1 &
+"$PYTHON" -m ltx_worker.comfy.supervisor --cwd "$COMFYUI_DIR" -- "$PYTHON" "${args[@]}" >>"$comfy_log" 2>&1 &
 comfy_pid=$!
 stop_comfy() { kill "$comfy_pid" 2>/dev/null || true; wait "$comfy_pid" 2>/dev/null || true; }
 trap stop_comfy EXIT

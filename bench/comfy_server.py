@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from ltx_worker.comfy_process import start_comfyui, tree_version, write_extra_model_paths
+from ltx_worker.comfy.process import start_comfyui, tree_version, write_extra_model_paths
 from ltx_worker.config import PROJECT_ROOT
 
 TEST_NODES = PROJECT_ROOT / "tests" / "comfy_nodes"

@@ -46,7 +46,7 @@ from typing import Any
 import psutil
 
 from ltx_worker.config import PROJECT_ROOT, Settings, load_settings
-from ltx_worker.storage import LocalStorage
+from ltx_worker.delivery.storage import LocalStorage
 
 from .comfy_server import LocalComfy, start_local_comfy
 from .protocol import format_results, measure
@@ -494,7 +494,7 @@ def run_benchmark(args: argparse.Namespace) -> Report:
     """
     import logging
 
-    from ltx_worker.comfy_client import ComfyClient
+    from ltx_worker.comfy.client import ComfyClient
     from ltx_worker.handler import JobHandler  # the worker, imported as the SDK's process does
 
     from .proposed_client import ProposedComfyClient
@@ -919,7 +919,7 @@ FINDINGS = """\
 """
 
 RECOMMENDATIONS = """\
-## Recommended changes (ltx_worker/comfy_client.py, ltx_worker/handler.py)
+## Recommended changes (ltx_worker/comfy/client.py, ltx_worker/handler.py)
 
 ComfyUI's pause cannot be removed from the client side when it holds back `executing`/null
 itself; what the worker can do is never ask ComfyUI anything between the end of the prompt and

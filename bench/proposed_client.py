@@ -1,4 +1,4 @@
-"""The changes docs/benchmarks.md recommends for ltx_worker/comfy_client.py, as a subclass.
+"""The changes docs/benchmarks.md recommends for ltx_worker/comfy/client.py, as a subclass.
 
 `ProposedComfyClient` is the worker's `ComfyClient` with nothing sent to ComfyUI between the
 end of a prompt and the job's result, because right after a prompt ComfyUI's prompt thread may
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import websocket
 
-from ltx_worker.comfy_client import ComfyClient, OutputFile
+from ltx_worker.comfy.client import ComfyClient, OutputFile
 
 #: Websocket messages whose data the history entry's ``status.messages`` also holds.
 _STATUS_KINDS = ("execution_start", "execution_cached", "execution_success")

@@ -18,10 +18,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .comfy_process import write_extra_model_paths
+from .comfy.process import write_extra_model_paths
 from .config import PROJECT_ROOT
-from .models import load_models_txt, missing_files
-from .outputs import probe_video
+from .delivery.outputs import probe_video
+from .models.manifest import load_models_txt, missing_files
 from .tinymodels import tree_has_ltx2
 
 DEFAULT_PROMPT = (

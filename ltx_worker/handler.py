@@ -9,29 +9,28 @@ in a worker thread so the loop stays free for the SDK's pings and stop signals.
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import logging
 import re
 import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import runpod
 
-from .comfy_client import ComfyClient, PromptRun
+from .comfy.client import ComfyClient, PromptRun
+from .compiler import compile_job
 from .config import Settings
+from .contract.job import JobInput, parse_job_input, pick_seed
+from .delivery.result import build_result, deliver_files, job_cost, job_settings, webhook_event
+from .delivery.storage import Storage, make_storage
+from .delivery.webhooks import WebhookSender, check_webhook_url
 from .errors import ErrorCode, WorkerError
+from .families import FamilyRegistry
 from .inputs import fetch_image_bytes, prepare_image
-from .job import CAMERA_LORAS, JobInput, parse_job_input, pick_seed
-from .model_check import format_missing, missing_models
-from .outputs import probe_video, write_poster
+from .models.check import format_missing, job_missing_files, missing_models
 from .progress import ProgressTracker
-from .storage import Storage, make_storage
 from .templates import Template, TemplateRegistry
-from .webhooks import EVENT_FAILED, EVENT_SUCCEEDED, WebhookSender, check_webhook_url
 from .workflow_check import check_graph
 
 log = logging.getLogger(__name__)
@@ -84,6 +83,7 @@ class JobHandler:
             if secret
             else None
         )
+        self.families = FamilyRegistry.load(settings.workflows_dir)
         self.all_templates = TemplateRegistry.load(settings.workflows_dir)
         self.templates: TemplateRegistry | None = None
         self.missing_models: list = []
@@ -143,20 +143,18 @@ class JobHandler:
         log.warning("serving without some model files (MODELS_REQUIRED=available): %s", message)
 
     def _check_job_models(self, spec: JobInput) -> None:
-        """MODEL_MISSING for a job whose template or camera LoRA lacks a file (see `_check_models`)."""
+        """MODEL_MISSING for a job whose template, camera LoRA or enhancer lacks a file
+        (see `_check_models`)."""
         if not self.missing_models:
             return
-        key = (spec.model, spec.quality)
-        files = sorted({m.need.relpath for m in self.missing_models
-                        if m.need.camera_move is None and key in m.serves})
-        if spec.camera_lora:
-            files += sorted({m.need.relpath for m in self.missing_models
-                             if m.need.camera_move == spec.camera_lora and key in m.serves})
+        features = ["enhance_prompt"] if spec.enhance_prompt else []
+        files = job_missing_files(self.missing_models, spec.model, spec.quality, spec.camera_lora, features)
         if files:
             raise WorkerError(
                 ErrorCode.MODEL_MISSING,
                 f"{spec.model} {spec.quality}"
                 + (f" with camera {spec.camera_lora}" if spec.camera_lora else "")
+                + (" with the prompt enhancer" if features else "")
                 + f" needs model files this worker does not have: {', '.join(files)}",
                 details={"missing": files},
             )
@@ -234,14 +232,10 @@ class JobHandler:
                 result["refresh_worker"] = True
         await asyncio.to_thread(self._cleanup, tag, run.prompt_id)
         if webhook_url and self.webhooks is not None:
-            failed = "error" in result
-            raw = job.get("input") if isinstance(job.get("input"), dict) else {}
-            data = {"job_id": job.get("id"), "external_id": raw.get("external_id"),
-                    **({"error": json.loads(result["error"])} if failed else {"output": result})}
+            event, data = webhook_event(job, result)
             # one id per event, the same across its retries; a new one when RunPod reruns the job
             report = await asyncio.to_thread(
-                self.webhooks.deliver, webhook_url, EVENT_FAILED if failed else EVENT_SUCCEEDED, data,
-                f"msg_{tag}_{uuid.uuid4().hex[:12]}",
+                self.webhooks.deliver, webhook_url, event, data, f"msg_{tag}_{uuid.uuid4().hex[:12]}",
             )
             result["webhook"] = report.to_dict()
         return result
@@ -294,134 +288,52 @@ class JobHandler:
 
     async def _run(self, job: dict, tag: str, tracker: ProgressTracker, run: PromptRun) -> dict:
         t0 = time.monotonic()
-        spec = parse_job_input(job.get("input"))
+        spec = parse_job_input(job.get("input"), self.families)
         deadline_s = min(self.settings.job_deadline_s, spec.deadline_s or self.settings.job_deadline_s)
         template = self._template_for(spec)
         self._check_job_models(spec)
-        if spec.camera_lora and not {"camera_lora", "camera_preset"} & set(template.params):
-            raise WorkerError(
-                ErrorCode.INVALID_INPUT, f"camera_lora: camera moves are not available for {spec.model}"
-            )
+        seed = pick_seed(spec)
+        compile_job(template, spec, seed, None, tag)  # refuse what the template cannot do before any fetch
         image_name = None
         if spec.image_urls:
             tracker.stage_started("inputs")
             image_name = await asyncio.to_thread(self._upload_start_image, spec.image_urls[0], tag)
         t_inputs = time.monotonic()
 
-        size = spec.render()
-        seed = pick_seed(spec)
-        values: dict[str, Any] = {
-            "prompt": spec.prompt,
-            "negative_prompt": spec.negative_prompt,
-            "width": size.width,
-            "height": size.height,
-            "half_width": size.width // 2,
-            "half_height": size.height // 2,
-            "frames": size.frames,
-            "fps": size.fps,
-            "seed": seed,
-            "image": image_name,
-            "image_strength": spec.image_strength,
-            "camera_lora": CAMERA_LORAS[spec.camera_lora] if spec.camera_lora else None,
-            "camera_preset": spec.camera_lora or "none",
-            "camera_strength": spec.camera_strength,
-            "filename_prefix": f"ltxw/{tag}",
-            "audio": spec.audio,
-        }
-        graph = template.fill(values)
+        compiled = compile_job(template, spec, seed, image_name, tag)
         if not await asyncio.to_thread(self.client.is_ready):
             # ComfyUI is restarting (its supervisor brings it back): wait a bounded time for it.
             log.warning("ComfyUI is not answering; waiting up to %.0f s", self.settings.comfy_recover_timeout_s)
             await asyncio.to_thread(self.client.wait_ready, self.settings.comfy_recover_timeout_s)
-        tracker.set_graph(graph)
+        tracker.set_graph(compiled.graph)
         tracker.stage_started("queued")
-        output_id = template.node_id(graph, template.output)
         prompt_id, entry = await asyncio.to_thread(
-            self.client.run_prompt, graph, timeout_s=max(0.0, deadline_s - (time.monotonic() - t0)),
+            self.client.run_prompt, compiled.graph, timeout_s=max(0.0, deadline_s - (time.monotonic() - t0)),
             on_progress=tracker.on_comfy, run=run,
         )
-        files = [f for f in self.client.output_files(entry, output_id) if f.filename.endswith(".mp4")]
+        files = [f for f in self.client.output_files(entry, compiled.output_id) if f.filename.endswith(".mp4")]
         if not files:
             raise WorkerError(ErrorCode.OUTPUT_MISSING, f"prompt {prompt_id} saved no MP4")
+        prompt_used = spec.prompt
+        if compiled.enhanced_prompt_id is not None:
+            prompt_used = self.client.output_text(entry, compiled.enhanced_prompt_id) or spec.prompt
         out_dir = Path(self.settings.output_dir)
         video_path = await asyncio.to_thread(self.client.download, files[0], out_dir / f"{tag}.mp4")
         t_generated = time.monotonic()
 
         tracker.stage_started("upload")
-        delivered = await asyncio.to_thread(self._deliver_files, video_path, out_dir / f"{tag}.jpg", tag, spec)
+        delivered = await asyncio.to_thread(
+            deliver_files, self.storage, video_path, out_dir / f"{tag}.jpg", tag,
+            spec.return_base64, self.settings.inline_max_bytes,
+        )
         t_done = time.monotonic()
         tracker.stage_started("done")
-        return {
-            **delivered,
-            "seed": seed,
-            "settings": {
-                "model": spec.model,
-                "quality": spec.quality,
-                "resolution": spec.resolution,
-                "aspect_ratio": spec.aspect_ratio,
-                "duration": spec.duration,
-                "width": size.width,
-                "height": size.height,
-                "frames": size.frames,
-                "fps": size.fps,
-                "camera_lora": spec.camera_lora,
-                "camera_strength": spec.camera_strength if spec.camera_lora else None,
-                "image_strength": spec.image_strength if spec.image_urls else None,
-                "audio": spec.audio,
-                "template": template.name,
-                "comfyui_version": self.comfyui_version,
-            },
-            "timings": {
-                "inputs_s": round(t_inputs - t0, 3),
-                "generation_s": round(t_generated - t_inputs, 3),
-                "upload_s": round(t_done - t_generated, 3),
-                "total_s": round(t_done - t0, 3),
-            },
-            "cost": self._cost(t_done - t0),
-            "prompt_id": prompt_id,
-            "external_id": spec.external_id,
-        }
-
-    def _cost(self, seconds: float) -> dict:
-        """GPU seconds the job held the worker (its wall time: one job per GPU) and, when
-        GPU_PRICE_PER_HOUR is set, their price in USD."""
-        price = self.settings.gpu_price_per_hour
-        return {
-            "gpu_seconds": round(seconds, 3),
-            "price_per_gpu_hour": price,
-            "usd": round(seconds / 3600 * price, 6) if price is not None else None,
-        }
-
-    def _deliver_files(self, video_path: Path, poster_path: Path, tag: str, spec: JobInput) -> dict:
-        """Probe the MP4, write its poster, inline it when asked, and hand both to storage.
-
-        Returns the result's file fields: video_url/key/path, poster_url/key/path, video (the
-        facts), and video_base64 or a warning when it was asked for.
-        """
-        facts = probe_video(video_path)
-        write_poster(video_path, poster_path)
-        out: dict[str, Any] = {}
-        if spec.return_base64:
-            cap = self.settings.inline_max_bytes
-            if facts.bytes <= cap:
-                out["video_base64"] = base64.b64encode(video_path.read_bytes()).decode()
-            else:
-                out["warnings"] = [
-                    f"return_base64: the video ({facts.bytes} bytes) is over the inline cap "
-                    f"({cap} bytes, INLINE_MAX_BYTES); use video_url"
-                ]
-        video = self.storage.put(video_path, f"{tag}.mp4", facts.content_type)
-        poster = self.storage.put(poster_path, f"{tag}.jpg", "image/jpeg")
-        return {
-            "video_url": video.url,
-            "video_key": video.key,
-            "video_path": video.path,
-            "poster_url": poster.url,
-            "poster_key": poster.key,
-            "poster_path": poster.path,
-            "video": facts.to_dict(),
-            **out,
-        }
+        timings = {"inputs_s": t_inputs - t0, "generation_s": t_generated - t_inputs,
+                   "upload_s": t_done - t_generated, "total_s": t_done - t0}
+        return build_result(
+            delivered, seed, job_settings(spec, compiled, prompt_used, self.comfyui_version), timings,
+            job_cost(t_done - t0, self.settings.gpu_price_per_hour), prompt_id, spec.external_id,
+        )
 
     def _upload_start_image(self, source: str, tag: str) -> str:
         raw = fetch_image_bytes(

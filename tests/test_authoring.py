@@ -37,7 +37,7 @@ def _shared_dir() -> Path:
 
 
 OI_033 = _shared_dir() / "comfyui" / "object_info-0.33.0.json"
-NAMES = sorted(p.stem for p in WORKFLOWS.glob("*.json") if not p.name.endswith(".bindings.json"))
+NAMES = sorted(p.stem for p in WORKFLOWS.glob("*/*.json") if not p.name.endswith(".bindings.json") and p.name != "family.json")
 
 #: Values for the parameters the worker fills (docs/architecture.md); a parameter not listed here
 #: gets the value the template already holds at its first target.
@@ -117,14 +117,14 @@ def _copy_workflows(dest: Path) -> Path:
 @pytest.mark.parametrize("name", NAMES)
 def test_reexported_template_binds_and_fills_the_same(name, tmp_path, object_info):
     folder = _copy_workflows(tmp_path / "workflows")
-    original = load_template(WORKFLOWS / f"{name}.json")
+    original = load_template(WORKFLOWS / f"{name.split('_')[0]}/{name}.json")
     renumbered = reexport(original.graph, seed=len(name))
     assert set(renumbered) != set(original.graph) or list(renumbered) != list(original.graph)
-    (folder / f"{name}.json").write_text(json.dumps(renumbered, indent=2))
+    (folder / f"{name.split('_')[0]}/{name}.json").write_text(json.dumps(renumbered, indent=2))
 
-    bindings = json.loads((folder / f"{name}.bindings.json").read_text())
+    bindings = json.loads((folder / f"{name.split('_')[0]}/{name}.bindings.json").read_text())
     assert check_bindings(renumbered, bindings) == []
-    reloaded = load_template(folder / f"{name}.json")
+    reloaded = load_template(folder / f"{name.split('_')[0]}/{name}.json")
     assert canonical(reloaded.graph) == canonical(original.graph)
 
     values = _values_for(original)
@@ -154,7 +154,7 @@ def test_templates_check_passes_the_shipped_and_the_reexported_templates(tmp_pat
     assert _templates_check(WORKFLOWS).returncode == 0
     folder = _copy_workflows(tmp_path / "workflows")
     for i, name in enumerate(NAMES):
-        path = folder / f"{name}.json"
+        path = folder / f"{name.split('_')[0]}/{name}.json"
         path.write_text(json.dumps(reexport(json.loads(path.read_text()), seed=100 + i)))
     done = _templates_check(folder)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -171,16 +171,16 @@ def test_templates_check_reports_a_renamed_title_and_an_unknown_node(tmp_path, o
     folder = _copy_workflows(tmp_path / "workflows")
     t2v = "ltx2_t2v_fast" if "ltx2_t2v_fast" in NAMES else NAMES[0]
     other = next(n for n in NAMES if n != t2v)
-    graph = reexport(json.loads((folder / f"{t2v}.json").read_text()), seed=7)
-    bindings = json.loads((folder / f"{t2v}.bindings.json").read_text())
+    graph = reexport(json.loads((folder / f"{t2v.split('_')[0]}/{t2v}.json").read_text()), seed=7)
+    bindings = json.loads((folder / f"{t2v.split('_')[0]}/{t2v}.bindings.json").read_text())
     bound_title = bindings["params"]["prompt"][0][0]
     _retitle(graph, bound_title, "My Prompt")  # the author renamed the node in the editor
-    (folder / f"{t2v}.json").write_text(json.dumps(graph))
+    (folder / f"{t2v.split('_')[0]}/{t2v}.json").write_text(json.dumps(graph))
 
-    graph = json.loads((folder / f"{other}.json").read_text())
+    graph = json.loads((folder / f"{other.split('_')[0]}/{other}.json").read_text())
     node_id = sorted(graph)[0]
     graph[node_id]["class_type"] = "FancyUpscalerFromSomePack"  # a node pack ComfyUI lacks
-    (folder / f"{other}.json").write_text(json.dumps(graph))
+    (folder / f"{other.split('_')[0]}/{other}.json").write_text(json.dumps(graph))
 
     done = _templates_check(folder)
     out = done.stdout
@@ -206,13 +206,13 @@ def test_templates_check_reports_a_bound_widget_turned_into_a_link(tmp_path, obj
     reach it, and check says which binding broke."""
     folder = _copy_workflows(tmp_path / "workflows")
     name = NAMES[0]
-    template = load_template(folder / f"{name}.json")
+    template = load_template(folder / f"{name.split('_')[0]}/{name}.json")
     graph = copy.deepcopy(template.graph)
     title, input_name = template.params["seed"][0]
     seed_node = graph[template.node_id(graph, title)]
     graph["9999"] = {"class_type": "PrimitiveInt", "inputs": {"value": 5}, "_meta": {"title": "Seed"}}
     seed_node["inputs"][input_name] = ["9999", 0]
-    (folder / f"{name}.json").write_text(json.dumps(graph))
+    (folder / f"{name.split('_')[0]}/{name}.json").write_text(json.dumps(graph))
     done = _templates_check(folder, "--template", name)
     assert done.returncode == 1
     assert any("binding:" in line and "'seed'" in line and "is a link" in line

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from ltx_worker.comfy_client import ComfyClient
+from ltx_worker.comfy.client import ComfyClient
 from ltx_worker.errors import ErrorCode, WorkerError
 
 

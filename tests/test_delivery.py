@@ -17,8 +17,8 @@ from PIL import Image
 from standardwebhooks import Webhook
 
 from ltx_worker.config import load_settings
+from ltx_worker.contract.job import parse_job_input
 from ltx_worker.handler import JobHandler
-from ltx_worker.job import parse_job_input
 
 from standins import WebhookReceiver
 from support import run_job
@@ -165,7 +165,7 @@ def test_inline_base64_over_the_cap_is_left_out_with_a_warning(stored, job_handl
 
 
 def test_public_base_url_mode_gives_plain_urls(s3, tmp_path):
-    from ltx_worker.storage import S3Storage
+    from ltx_worker.delivery.storage import S3Storage
 
     settings = load_settings(output_dir=tmp_path, bucket_public_base_url="https://cdn.example.com/v/",
                              bucket_key_prefix="p/", **s3.settings("videos"))

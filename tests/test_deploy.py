@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ltx_worker.comfy_process import MODEL_FOLDERS
+from ltx_worker.comfy.process import MODEL_FOLDERS
 from ltx_worker.config import PROJECT_ROOT, Settings, load_settings
-from ltx_worker.job import parse_job_input
-from ltx_worker.models import PROFILES
+from ltx_worker.contract.job import parse_job_input
+from ltx_worker.models.manifest import profile_names
 
 VENV_BIN = Path(sys.executable).parent
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
@@ -277,7 +277,7 @@ def test_models_of_the_profile_are_downloaded_and_verified(dockerfile):
     _, stages = dockerfile
     models = next(s for s in stages if s.name == "models")
     profile = arg_defaults(models.instructions)["MODEL_PROFILE"]
-    assert profile == "none" or set(profile.split(",")) <= set(PROFILES)
+    assert profile == "none" or set(profile.split(",")) <= set(profile_names())
     run = next(r for r in models.all("RUN") if "hf_token" in r)
     download = run.index("ltx-worker models download --profile \"$MODEL_PROFILE\"")
     verify = run.index("ltx-worker models verify --profile \"$MODEL_PROFILE\" --models-dir /models")

@@ -16,8 +16,8 @@ import time
 import pytest
 import requests
 
-from ltx_worker.comfy_client import ComfyClient
-from ltx_worker.comfy_process import write_extra_model_paths
+from ltx_worker.comfy.client import ComfyClient
+from ltx_worker.comfy.process import write_extra_model_paths
 from ltx_worker.config import PROJECT_ROOT, load_settings
 from ltx_worker.handler import JobHandler
 
@@ -63,11 +63,11 @@ def start_job_thread(handler: JobHandler, job_input: dict, job_id: str) -> tuple
 
 @pytest.fixture
 def supervised_comfy(comfy, tmp_path):
-    """A second ComfyUI run by the worker's supervisor (python -m ltx_worker.supervisor)."""
+    """A second ComfyUI run by the worker's supervisor (python -m ltx_worker.comfy.supervisor)."""
     port = free_port()
     extra = write_extra_model_paths(tmp_path / "extra.yaml", comfy.models_dir, NODE_DIRS)
     pidfile = tmp_path / "comfy.pid"
-    cmd = [sys.executable, "-m", "ltx_worker.supervisor", "--cwd", str(comfy.comfyui_dir), "--pidfile",
+    cmd = [sys.executable, "-m", "ltx_worker.comfy.supervisor", "--cwd", str(comfy.comfyui_dir), "--pidfile",
            str(pidfile), "--", sys.executable, "main.py", "--listen", "127.0.0.1", "--port", str(port),
            "--cpu", "--disable-auto-launch", "--extra-model-paths-config", str(extra),
            "--input-directory", str(tmp_path / "in"), "--output-directory", str(tmp_path / "out")]
@@ -155,10 +155,10 @@ def test_a_model_file_that_is_not_there_is_model_missing_naming_it(comfy, tmp_pa
     workflows = tmp_path / "workflows"
     shutil.copytree(PROJECT_ROOT / "workflows", workflows)
     name = "ltx2_t2v_fast" if comfy.has_ltx2 else "ltxv_t2v"
-    graph = json.loads((workflows / f"{name}.json").read_text())
+    graph = json.loads((workflows / f"{name.split('_')[0]}/{name}.json").read_text())
     loader = next(n for n in graph.values() if n["class_type"] == "CheckpointLoaderSimple")
     loader["inputs"]["ckpt_name"] = "not-downloaded-19b.safetensors"
-    (workflows / f"{name}.json").write_text(json.dumps(graph))
+    (workflows / f"{name.split('_')[0]}/{name}.json").write_text(json.dumps(graph))
     handler = JobHandler(load_settings(comfy_port=comfy.port, output_dir=tmp_path, workflows_dir=workflows))
     result = run_job(handler, t2v(comfy))
     assert result["error_code"] == "MODEL_MISSING" and result["retryable"] is False, result

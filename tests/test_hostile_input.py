@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ltx_worker.config import load_settings
+from ltx_worker.contract.job import JobInput, parse_job_input
 from ltx_worker.errors import ErrorCode, WorkerError
 from ltx_worker.handler import JobHandler
-from ltx_worker.job import JobInput, parse_job_input
 
 from support import free_port, make_test_image
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from ltx_worker.contract.job import frames_for, parse_job_input
 from ltx_worker.errors import ErrorCode, WorkerError
-from ltx_worker.job import frames_for, parse_job_input
 
 BASE = {"model": "ltx-2-t2v", "prompt": "a red fox runs through snow"}
 

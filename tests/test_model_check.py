@@ -1,4 +1,4 @@
-"""The start-up model check (ltx_worker.model_check) against real ``/object_info`` snapshots.
+"""The start-up model check (ltx_worker.models.check) against real ``/object_info`` snapshots.
 
 Snapshots: <repo>/../shared/comfyui/object_info-{0.33.0,0.3.75}.json, taken from plain ComfyUI
 trees (0.33.0 with no model files; 0.3.75 with tiny LTX-Video weights), plus the node pack's own
@@ -14,18 +14,17 @@ import json
 import pytest
 
 from ltx_worker.config import PROJECT_ROOT
-from ltx_worker.job import CAMERA_LORAS
-from ltx_worker.model_check import (
+from ltx_worker.contract.job import CAMERA_LORAS
+from ltx_worker.models.check import (
     LOADER_FOLDERS,
     blocked_serves,
-    combo_options,
     format_missing,
-    input_options,
     missing_camera_moves,
     missing_models,
     template_needs,
 )
-from ltx_worker.models import load_models_txt
+from ltx_worker.graph import combo_options, input_options
+from ltx_worker.models.manifest import load_models_txt
 from ltx_worker.templates import TemplateRegistry
 
 SNAPSHOTS = PROJECT_ROOT.parent / "shared" / "comfyui"

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from ltx_worker.config import PROJECT_ROOT
-from ltx_worker.job import CAMERA_LORAS
-from ltx_worker.model_check import template_needs
-from ltx_worker.models import (
+from ltx_worker.contract.job import CAMERA_LORAS
+from ltx_worker.models.check import template_needs
+from ltx_worker.models.manifest import (
     ModelsFileError,
     load_models_txt,
     parse_models_txt,

@@ -23,10 +23,10 @@ import av
 import numpy as np
 import pytest
 
-from ltx_worker.comfy_client import ComfyClient
+from ltx_worker.comfy.client import ComfyClient
 from ltx_worker.config import PROJECT_ROOT
+from ltx_worker.contract.job import CAMERA_LORAS
 from ltx_worker.errors import WorkerError
-from ltx_worker.job import CAMERA_LORAS
 from ltx_worker.templates import TemplateRegistry
 
 from support import run_job

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from ltx_worker.comfy_client import Progress
+from ltx_worker.comfy.client import Progress
 from ltx_worker.config import PROJECT_ROOT
 from ltx_worker.progress import ProgressTracker, stage_of
 
-GRAPH = json.loads((PROJECT_ROOT / "workflows" / "ltx2_t2v_pro.json").read_text())
+GRAPH = json.loads((PROJECT_ROOT / "workflows" / "ltx2" / "ltx2_t2v_pro.json").read_text())
 
 
 def node(title: str) -> str:

@@ -27,9 +27,9 @@ def broken_workflows(comfy, tmp_path):
     workflows = tmp_path / "workflows"
     shutil.copytree(PROJECT_ROOT / "workflows", workflows)
     name = "ltx2_t2v_fast" if comfy.has_ltx2 else "ltxv_t2v"
-    graph = json.loads((workflows / f"{name}.json").read_text())
+    graph = json.loads((workflows / f"{name.split('_')[0]}/{name}.json").read_text())
     next(n for n in graph.values() if n["class_type"] == "CheckpointLoaderSimple")["inputs"]["ckpt_name"] = MISSING
-    (workflows / f"{name}.json").write_text(json.dumps(graph))
+    (workflows / f"{name.split('_')[0]}/{name}.json").write_text(json.dumps(graph))
     return workflows
 
 

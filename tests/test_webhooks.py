@@ -9,8 +9,8 @@ import time
 import pytest
 from standardwebhooks import Webhook
 
+from ltx_worker.delivery.webhooks import EVENT_SUCCEEDED, WebhookSender, check_webhook_url
 from ltx_worker.errors import WorkerError
-from ltx_worker.webhooks import EVENT_SUCCEEDED, WebhookSender, check_webhook_url
 
 from standins import WebhookReceiver
 

@@ -449,10 +449,14 @@ def gemma_state_dict(seed: int) -> dict[str, torch.Tensor]:
 def tokenizer_model() -> bytes:
     """A sentencepiece (unigram) model trained on a built-in corpus, serialized.
 
-    At most :data:`TOKENIZER_VOCAB_SIZE` pieces; pad 0, eos 1, bos 2, unk 3 as in
-    Gemma. Deterministic (one thread). Requires the ``sentencepiece`` package.
+    At most :data:`TOKENIZER_VOCAB_SIZE` trained pieces, then ``<unused_N>`` pieces (type
+    UNUSED: never produced by encoding) up to exactly ``GEMMA_TEXT_CONFIG["vocab_size"]``,
+    so every id the model can generate decodes (TextGenerateLTX2Prompt, the LTX-2.3 prompt
+    enhancer, fails with "piece id is out of range" otherwise); pad 0, eos 1, bos 2, unk 3 as
+    in Gemma. Deterministic (one thread). Requires the ``sentencepiece`` package.
     """
     import sentencepiece
+    from sentencepiece import sentencepiece_model_pb2
 
     buffer = io.BytesIO()
     sentencepiece.SentencePieceTrainer.train(
@@ -469,7 +473,15 @@ def tokenizer_model() -> bytes:
         num_threads=1,
         minloglevel=2,
     )
-    return buffer.getvalue()
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.ParseFromString(buffer.getvalue())
+    trained = len(proto.pieces)
+    for index in range(trained, GEMMA_TEXT_CONFIG["vocab_size"]):
+        piece = proto.pieces.add()
+        piece.piece = f"<unused_{index - trained}>"
+        piece.score = 0.0
+        piece.type = sentencepiece_model_pb2.ModelProto.SentencePiece.UNUSED
+    return proto.SerializeToString()
 
 
 def upscaler_state_dict(seed: int) -> dict[str, torch.Tensor]:

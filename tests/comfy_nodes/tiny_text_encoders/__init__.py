@@ -1,15 +1,16 @@
 """Test-only ComfyUI custom node pack: shrinks the text encoders to the tiny test sizes.
 
-ComfyUI builds full-size T5-XXL and Gemma-3-12B text encoders whatever the file holds
-(FACTS.md), so the tiny weights of ltx_worker.tinymodels need these patches inside the ComfyUI
-process. Loaded only by the tests and the tiny-model demo; never part of the shipped node pack.
+ComfyUI builds full-size T5-XXL, Gemma-3-12B and Gemma-4 (12B, E2B) text encoders whatever the
+file holds (FACTS.md), so the tiny weights of ltx_worker.tinymodels need these patches inside the
+ComfyUI process. Loaded only by the tests and the tiny-model demo; never part of the shipped node pack.
 It adds no nodes.
 """
 
-from . import gemma, t5
+from . import gemma, gemma4, t5
 
 t5.install()
 gemma.install()
+gemma4.install()
 
 NODE_CLASS_MAPPINGS: dict = {}
 NODE_DISPLAY_NAME_MAPPINGS: dict = {}

@@ -23,7 +23,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .workflow_check import check_bindings, check_graph
+from ..graph import title_of
+from ..templates import template_paths as all_template_paths
+from ..workflow_check import check_bindings, check_graph
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -83,7 +85,7 @@ def template_paths(workflows: Path, names: list[str] | None = None) -> list[Path
     Raises:
         ValueError: a name in `names` has no file.
     """
-    paths = sorted(p for p in workflows.glob("*.json") if not p.name.endswith(".bindings.json"))
+    paths = all_template_paths(workflows)
     if names:
         by_name = {p.stem: p for p in paths}
         missing = [n for n in names if n not in by_name]
@@ -111,7 +113,7 @@ def check_template(path: Path, object_info: dict) -> TemplateReport:
         for node_id, node in graph.items():
             cls = node.get("class_type") if isinstance(node, dict) else None
             if isinstance(cls, str) and cls not in object_info:
-                title = (node.get("_meta") or {}).get("title", "")
+                title = title_of(node) or ""
                 report.unknown_nodes.append(f"node {node_id} ({title!r}): {cls}")
     report.graph = [p for p in check_graph(graph, object_info) if "unknown class_type" not in p]
     if bindings is not None:
@@ -138,9 +140,9 @@ def load_object_info(args: argparse.Namespace) -> tuple[dict, str]:
         names = " + ".join(str(p) for p in args.object_info)
         return merged, f"object_info: {names} ({len(merged)} node classes)"
 
-    from .comfy_client import ComfyClient
-    from .config import ConfigError, load_settings
-    from .errors import WorkerError
+    from ..comfy.client import ComfyClient
+    from ..config import ConfigError, load_settings
+    from ..errors import WorkerError
 
     try:
         url = args.comfy_url or load_settings().comfy_url
@@ -158,12 +160,12 @@ def load_object_info(args: argparse.Namespace) -> tuple[dict, str]:
 def _workflows(args: argparse.Namespace) -> Path:
     if args.workflows is not None:
         return args.workflows
-    from .config import ConfigError, load_settings
+    from ..config import ConfigError, load_settings
 
     try:
         return load_settings().workflows_dir
     except ConfigError:
-        from .config import PROJECT_ROOT
+        from ..config import PROJECT_ROOT
 
         return PROJECT_ROOT / "workflows"
 
@@ -207,7 +209,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     """Print each template with the models it serves and its bound parameters; returns 0 (2 on
     an unreadable folder or template)."""
-    from .templates import TemplateError, load_template
+    from ..templates import TemplateError, load_template
 
     try:
         paths = template_paths(_workflows(args), args.template)

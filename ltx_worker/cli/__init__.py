@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 
 #: Sub-command modules (inside this package), in the order `--help` lists them.
-_COMMAND_MODULES = ("generate_cli", "serve_cli", "templates_cli", "models_cli")
+_COMMAND_MODULES = ("generate", "serve", "templates", "models", "schema")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,5 +31,3 @@ def main(argv: list[str] | None = None) -> int:
     return int(args.func(args) or 0)
 
 
-if __name__ == "__main__":
-    sys.exit(main())

@@ -34,7 +34,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from .models import ModelFile, check_file, human_size, sha256_file
+from .manifest import ModelFile, check_file, human_size, sha256_file
 
 STAGING = ".download"
 DOWNLOADED, PRESENT, ERROR = "downloaded", "present", "error"

@@ -1,7 +1,7 @@
 """Keep ComfyUI running: start it, and start it again whenever it exits (SPEC.md, entrypoint.sh
 "restarts ComfyUI if it dies").
 
-``python -m ltx_worker.supervisor [--cwd DIR] [--pidfile FILE] -- <command...>`` runs the command
+``python -m ltx_worker.comfy.supervisor [--cwd DIR] [--pidfile FILE] -- <command...>`` runs the command
 (entrypoint.sh passes ComfyUI's ``python main.py ...``), restarts it after it exits with a
 backoff that doubles while it keeps dying young (1 s up to 30 s; reset once it has lived 60 s),
 and on SIGTERM/SIGINT stops it and exits. The current child's pid is written to `--pidfile`.
@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-log = logging.getLogger("ltx_worker.supervisor")
+log = logging.getLogger("ltx_worker.comfy.supervisor")
 
 
 class Supervisor:
@@ -86,7 +86,7 @@ class Supervisor:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line entry (see the module doc)."""
-    parser = argparse.ArgumentParser(prog="python -m ltx_worker.supervisor")
+    parser = argparse.ArgumentParser(prog="python -m ltx_worker.comfy.supervisor")
     parser.add_argument("--cwd", type=Path)
     parser.add_argument("--pidfile", type=Path)
     parser.add_argument("cmd", nargs=argparse.REMAINDER, help="-- then the command to supervise")

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
 
-from .config import Settings
-from .errors import ErrorCode, WorkerError
+from ..config import Settings
+from ..errors import ErrorCode, WorkerError
 
 log = logging.getLogger(__name__)
 

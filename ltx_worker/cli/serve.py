@@ -16,7 +16,7 @@ import runpy
 import sys
 from urllib.parse import urlsplit
 
-from .config import PROJECT_ROOT
+from ..config import PROJECT_ROOT
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -68,8 +68,8 @@ def _serve_in_package() -> None:
 
     import runpod
 
-    from .config import load_settings
-    from .handler import JobHandler
+    from ..config import load_settings
+    from ..handler import JobHandler
 
     settings = load_settings()
     logging.basicConfig(level=settings.log_level.upper(),

@@ -24,7 +24,8 @@ from typing import Any
 import requests
 import websocket
 
-from .errors import ErrorCode, WorkerError
+from ..errors import ErrorCode, WorkerError
+from ..graph import is_model_file, title_of
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,6 @@ HISTORY_POLL_S = 5.0
 RECONNECT_S = 3.0
 
 #: Model-file extensions: a node error on an input holding one of these is a missing model.
-_MODEL_EXTENSIONS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft")
 
 
 @dataclass(frozen=True)
@@ -83,18 +83,14 @@ def _node_error_to_worker_error(body: dict, graph: dict) -> WorkerError:
     missing: list[str] = []
     for node_id, info in node_errors.items():
         class_type = info.get("class_type") or graph.get(node_id, {}).get("class_type", "?")
-        title = graph.get(node_id, {}).get("_meta", {}).get("title", class_type)
+        title = title_of(graph.get(node_id)) or class_type
         for err in info.get("errors", []):
             extra = err.get("extra_info") or {}
             input_name = extra.get("input_name")
             value = extra.get("received_value")
             if value is None and input_name:
                 value = graph.get(node_id, {}).get("inputs", {}).get(input_name)
-            if (
-                err.get("type") == "value_not_in_list"
-                and isinstance(value, str)
-                and value.lower().endswith(_MODEL_EXTENSIONS)
-            ):
+            if err.get("type") == "value_not_in_list" and is_model_file(value):
                 missing.append(f"{value} (node {node_id} {title!r}, {class_type}.{input_name})")
             else:
                 detail = err.get("details") or err.get("message") or err.get("type")
@@ -429,8 +425,7 @@ class ComfyClient:
         elif kind == "execution_error":
             text = str(data.get("exception_message", "")).strip()
             node = data.get("node_id")
-            title = graph.get(str(node), {}).get("_meta", {}).get("title", "")
-            where = f"node {node} {title!r} ({data.get('node_type')})"
+            where = f"node {node} {title_of(graph.get(str(node))) or ''!r} ({data.get('node_type')})"
             if "out of memory" in text.lower() or "OutOfMemory" in str(data.get("exception_type")):
                 freed = self.free()
                 raise WorkerError(
@@ -457,3 +452,10 @@ class ComfyClient:
                         OutputFile(item["filename"], item.get("subfolder", ""), item.get("type", "output"))
                     )
         return files
+
+    @staticmethod
+    def output_text(entry: dict, node_id: str) -> str | None:
+        """The text a text-showing output node (PreviewAny) put in a history entry
+        (``outputs[node]["text"][0]``), or None."""
+        texts = entry.get("outputs", {}).get(str(node_id), {}).get("text") or []
+        return str(texts[0]) if texts else None

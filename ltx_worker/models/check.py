@@ -27,12 +27,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from .job import CAMERA_LORAS
-from .templates import Template
+from ..contract.job import CAMERA_LORAS
+from ..graph import MODEL_EXTENSIONS, input_options, is_model_file, title_of
+from ..templates import Template
 
-MODEL_EXTENSIONS = (".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".sft")
 #: ComfyUI models/ folder of each loader input (folder_paths names); others fall back to "models".
 LOADER_FOLDERS: dict[tuple[str, str], str] = {
     ("CheckpointLoaderSimple", "ckpt_name"): "checkpoints",
@@ -65,6 +64,8 @@ class ModelNeed:
         folder: the ComfyUI models/ folder the file belongs in.
         filename: the file name as ComfyUI lists it.
         camera_move: for a camera LoRA, the move (``dolly_in``...) that needs it; else None.
+        feature: the job switch (``enhance_prompt``) whose nodes load the file, when only jobs
+            asking for it need it (the node is in the bindings' ``when_false`` removals); else None.
     """
 
     node_id: str
@@ -74,6 +75,7 @@ class ModelNeed:
     folder: str
     filename: str
     camera_move: str | None = None
+    feature: str | None = None
 
     @property
     def relpath(self) -> str:
@@ -90,34 +92,8 @@ class MissingModel:
     need: ModelNeed
 
 
-def combo_options(spec: Any) -> list[str] | None:
-    """The options of an object_info input spec, or None when it is not a combo.
-
-    Handles ``[[options...], {...}]`` / ``[[options...]]`` (0.3.x and V1 nodes) and
-    ``["COMBO", {"options": [...]}]`` (V3 nodes, ComfyUI 0.33).
-    """
-    if not isinstance(spec, (list, tuple)) or not spec:
-        return None
-    if isinstance(spec[0], list):
-        return [str(o) for o in spec[0]]
-    if spec[0] == "COMBO" and len(spec) > 1 and isinstance(spec[1], dict):
-        options = spec[1].get("options")
-        return [str(o) for o in options] if isinstance(options, list) else None
-    return None
-
-
-def input_options(object_info: dict, class_type: str, input_name: str) -> list[str] | None:
-    """The combo options of ``class_type.input_name`` in object_info (None: unknown / not a combo)."""
-    inputs = (object_info.get(class_type) or {}).get("input") or {}
-    for section in ("required", "optional"):
-        spec = (inputs.get(section) or {}).get(input_name)
-        if spec is not None:
-            return combo_options(spec)
-    return None
-
-
 def _title(node: dict, node_id: str) -> str:
-    return (node.get("_meta") or {}).get("title") or f"#{node_id}"
+    return title_of(node) or f"#{node_id}"
 
 
 def template_needs(template: Template) -> list[ModelNeed]:
@@ -127,14 +103,15 @@ def template_needs(template: Template) -> list[ModelNeed]:
     camera LoRA slot is covered by one need per camera move instead.
     """
     bound = {(title, name) for targets in template.params.values() for title, name in targets}
+    switched = {title: param for param, titles in template.when_false.items() for title in titles}
     needs: list[ModelNeed] = []
     for node_id, node in template.graph.items():
         title, cls = _title(node, node_id), node.get("class_type", "")
         for name, value in (node.get("inputs") or {}).items():
-            if (isinstance(value, str) and value.lower().endswith(MODEL_EXTENSIONS)
-                    and (title, name) not in bound):
+            if is_model_file(value) and (title, name) not in bound:
                 folder = LOADER_FOLDERS.get((cls, name), "models")
-                needs.append(ModelNeed(node_id, title, cls, name, folder, value))
+                needs.append(ModelNeed(node_id, title, cls, name, folder, value,
+                                       feature=switched.get(title)))
     slot = next((template.params[p][0] for p in _CAMERA_PARAMS if template.params.get(p)), None)
     if slot is not None:
         node_id, node = next(((i, n) for i, n in template.graph.items()
@@ -183,8 +160,21 @@ def missing_models(templates: Iterable[Template], object_info: dict) -> list[Mis
 
 
 def blocked_serves(missing: Iterable[MissingModel]) -> set[tuple[str, str]]:
-    """The (model, quality) pairs that cannot run at all (a file other than a camera LoRA missing)."""
-    return {s for m in missing if m.need.camera_move is None for s in m.serves}
+    """The (model, quality) pairs that cannot run at all (a file other than a camera LoRA or a
+    switched feature's missing)."""
+    return {s for m in missing if m.need.camera_move is None and m.need.feature is None for s in m.serves}
+
+
+def job_missing_files(missing: Iterable[MissingModel], model: str, quality: str,
+                      camera_move: str | None = None, features: Iterable[str] = ()) -> list[str]:
+    """``<folder>/<file>`` of every missing file a job of (model, quality) with `camera_move`
+    and `features` (e.g. ``enhance_prompt``) needs, sorted; empty when it can run."""
+    key, wanted = (model, quality), set(features)
+    return sorted({
+        m.need.relpath for m in missing if key in m.serves
+        and (m.need.camera_move is None or m.need.camera_move == camera_move)
+        and (m.need.feature is None or m.need.feature in wanted)
+    })
 
 
 def missing_camera_moves(missing: Iterable[MissingModel]) -> set[str]:

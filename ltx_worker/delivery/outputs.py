@@ -13,7 +13,7 @@ from pathlib import Path
 
 import av
 
-from .errors import ErrorCode, WorkerError
+from ..errors import ErrorCode, WorkerError
 
 
 @dataclass(frozen=True)

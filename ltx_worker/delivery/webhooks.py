@@ -36,7 +36,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from .errors import ErrorCode, WorkerError
+from ..errors import ErrorCode, WorkerError
 
 log = logging.getLogger(__name__)
 

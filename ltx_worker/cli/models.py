@@ -2,7 +2,7 @@
 
 * ``list``: what the chosen profiles need, each file's size and whether it is in the models
   folder (present / missing / wrong size; no hashing), and the bytes still to download.
-* ``download``: fetch what is missing from the Hugging Face Hub (ltx_worker.models_download),
+* ``download``: fetch what is missing from the Hugging Face Hub (ltx_worker.models.download),
   ``--jobs`` files at a time, check size and sha256; exit 1 when any file fails.
 * ``verify``: hash every file of the profiles; exit 1 when one is missing or has the wrong size or
   hash ("unverified", a file models.txt has no hash for, is reported but does not fail).
@@ -19,10 +19,10 @@ import os
 import sys
 from pathlib import Path
 
-from .config import PROJECT_ROOT
-from .models import (
+from ..config import PROJECT_ROOT
+from ..models.manifest import (
     MISSING,
-    PROFILES,
+    profile_names,
     SIZE_MISMATCH,
     UNVERIFIED,
     ModelFile,
@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ):
         p = sub.add_parser(name, help=text, description=text)
         p.add_argument("--profile", action="append", metavar="NAMES",
-                       help=f"comma-separated profiles, repeatable ({', '.join(PROFILES)}; default fast)")
+                       help=f"comma-separated profiles, repeatable ({', '.join(profile_names())}; default fast)")
         p.add_argument("--models-dir", type=Path, default=None,
                        help="a ComfyUI models/ folder (default $COMFYUI_DIR/models, else ./models)")
         p.add_argument("--models-txt", type=Path, default=PROJECT_ROOT / "models.txt",
@@ -75,7 +75,7 @@ def _entries(args: argparse.Namespace) -> tuple[list[ModelFile], Path, list[str]
     if models_dir is None:
         comfyui = os.environ.get("COMFYUI_DIR")  # a CLI default, not a worker setting
         models_dir = Path(comfyui) / "models" if comfyui else Path("models")
-    return entries, models_dir, sorted(profiles, key=PROFILES.index)
+    return entries, models_dir, sorted(profiles, key=profile_names().index)
 
 
 def _table(rows: list[tuple[str, ...]]) -> str:
@@ -123,7 +123,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_download(args: argparse.Namespace) -> int:
     """Download what is missing and check it; returns 1 when any file fails, else 0."""
-    from .models_download import ERROR, download_all  # huggingface_hub only when needed
+    from ..models.download import ERROR, download_all  # huggingface_hub only when needed
 
     entries, models_dir, profiles = _entries(args)
     if args.jobs < 1:

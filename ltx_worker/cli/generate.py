@@ -34,7 +34,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .job import CAMERA_LORAS
+from ..contract.job import CAMERA_LORAS
 
 _MODELS = ("ltx-2-t2v", "ltx-2-i2v", "ltxv-t2v", "ltxv-i2v")
 _CAMERAS = tuple(CAMERA_LORAS)
@@ -235,12 +235,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     """Run one job against ComfyUI with a progress bar; returns the exit status (module doc)."""
     from rich.console import Console
 
-    from .comfy_client import ComfyClient
-    from .config import ConfigError, load_settings
-    from .errors import WorkerError
-    from .handler import JobHandler
-    from .storage import LocalStorage
-    from .templates import TemplateError
+    from ..comfy.client import ComfyClient
+    from ..config import ConfigError, load_settings
+    from ..delivery.storage import LocalStorage
+    from ..errors import WorkerError
+    from ..handler import JobHandler
+    from ..templates import TemplateError
 
     err = Console(stderr=True, soft_wrap=True)
     out = Console()
@@ -338,7 +338,7 @@ def _place(result: dict, output: Path) -> tuple[Path, Path | None]:
     return video, poster
 
 
-if __name__ == "__main__":  # python -m ltx_worker.generate_cli ...
-    from .cli import main
+if __name__ == "__main__":  # python -m ltx_worker.cli.generate ...
+    from ltx_worker.cli import main
 
     sys.exit(main(["generate", *sys.argv[1:]]))

@@ -11,9 +11,10 @@ columns (SPEC.md "Models and deployment"):
   as ``main`` does not) and the path of the file inside the repo.
 * ``<bytes>`` / ``<sha256>``: the file's exact size and lowercase SHA-256 (the Hub's LFS oid), or
   ``-`` where not yet known; a file with no hash is reported "unverified", never "ok".
-* ``<profiles>``: comma-separated subset of `PROFILES`: ``fast`` and ``pro`` (the two qualities of
-  the LTX-2 templates), ``camera`` (camera-move LoRAs), ``legacy`` (LTX-Video 0.9 templates),
-  ``bf16`` (full-precision alternatives, not used by the shipped templates).
+* ``<profiles>``: comma-separated subset of `profile_names`: the profiles each family declares
+  (``workflows/<family>/family.json``: ``fast``/``pro``/``camera`` for LTX-2, ``legacy`` for
+  LTX-Video 0.9, ``ltx23-*`` and ``ltx25-*``), and ``bf16`` (full-precision alternatives, not used
+  by the shipped templates).
 
 `parse_models_txt` reads it, `select` keeps the entries of some profiles, `verify_file` checks one
 file on disk (size, then SHA-256 streamed in chunks).
@@ -25,9 +26,24 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-PROFILES = ("fast", "pro", "camera", "legacy", "bf16")
+#: Profiles no family declares: full-precision alternatives the shipped templates do not use.
+EXTRA_PROFILES = ("bf16",)
+
+
+@lru_cache(maxsize=None)
+def profile_names(workflows_dir: Path | None = None) -> tuple[str, ...]:
+    """Every profile models.txt may use: those the families declare (``family.json``
+    ``profiles``, oldest family first), then `EXTRA_PROFILES`."""
+    from ..config import PROJECT_ROOT
+    from ..families import FamilyRegistry
+
+    names: list[str] = []
+    for family in FamilyRegistry.load(workflows_dir or PROJECT_ROOT / "workflows").families:
+        names += [p for group in family.profiles.values() for p in group if p not in names]
+    return (*names, *EXTRA_PROFILES)
 _SOURCE = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)@(?P<rev>[\w.-]+):(?P<path>[\w./-]+)$")
 _HASH_CHUNK = 8 * 1024 * 1024
 
@@ -70,7 +86,7 @@ class ModelFile:
         """This entry written back as a models.txt line."""
         return (f"{self.relpath}  {self.repo}@{self.revision}:{self.repo_path}  "
                 f"{self.size if self.size is not None else '-'}  {self.sha256 or '-'}  "
-                f"{','.join(p for p in PROFILES if p in self.profiles)}")
+                f"{','.join(p for p in profile_names() if p in self.profiles)}")
 
 
 @dataclass(frozen=True)
@@ -131,8 +147,8 @@ def parse_models_txt(text: str, source: str = "models.txt") -> list[ModelFile]:
         if sha != "-" and not re.fullmatch(r"[0-9a-f]{64}", sha):
             raise ModelsFileError(f"{where}: sha256 {sha!r} must be 64 lowercase hex digits or -")
         profs = frozenset(profiles.split(","))
-        if not profs <= set(PROFILES):
-            raise ModelsFileError(f"{where}: unknown profile(s) {sorted(profs - set(PROFILES))}")
+        if not profs <= set(profile_names()):
+            raise ModelsFileError(f"{where}: unknown profile(s) {sorted(profs - set(profile_names()))}")
         if dest in seen:
             raise ModelsFileError(f"{where}: {dest} is already listed on line {seen[dest]}")
         seen[dest] = number
@@ -151,13 +167,13 @@ def parse_profiles(values: Iterable[str]) -> set[str]:
     """Profiles from command-line values, each comma-separated (``["fast,pro", "camera"]``).
 
     Raises:
-        ValueError: a name is not one of `PROFILES`.
+        ValueError: a name is not one of `profile_names`.
     """
     names = {p.strip() for v in values for p in v.split(",") if p.strip()}
-    unknown = names - set(PROFILES)
+    unknown = names - set(profile_names())
     if unknown:
         raise ValueError(f"unknown profile(s) {', '.join(sorted(unknown))}; "
-                         f"choose from {', '.join(PROFILES)}")
+                         f"choose from {', '.join(profile_names())}")
     return names
 
 

@@ -1,0 +1,1 @@
+"""The ComfyUI side: the HTTP + websocket client, starting the server, supervising it."""

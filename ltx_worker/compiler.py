@@ -1,0 +1,89 @@
+"""From a checked job to the filled API graph ComfyUI runs.
+
+`template_values` is the one place job fields become template parameters (docs/architecture.md,
+"Templates and bindings", lists them); `compile_job` picks the template of (model, quality) and
+fills it. Values come from the job, its family's `RenderPlan` (sizes, frames, defaults) and what
+the worker made (the seed, the uploaded image's name, the job's file-name tag).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .contract.job import CAMERA_LORAS, JobInput
+from .errors import ErrorCode, WorkerError
+from .graph import Graph
+from .templates import Template
+
+
+@dataclass(frozen=True)
+class CompiledJob:
+    """A filled graph and what it was filled from.
+
+    Attributes:
+        template: the template used.
+        graph: the filled API-format graph (a copy; the template is untouched).
+        values: parameter -> value as filled.
+        output_id: id of the node whose saved MP4 is the result.
+        enhanced_prompt_id: id of the node showing the enhancer's prompt, when enhancing.
+    """
+
+    template: Template
+    graph: Graph
+    values: dict[str, Any]
+    output_id: str
+    enhanced_prompt_id: str | None
+
+
+def template_values(job: JobInput, seed: int, image: str | None, tag: str) -> dict[str, Any]:
+    """Every template parameter for `job` (a template binds the ones it uses).
+
+    Args:
+        job: a job from `contract.job.parse_job_input` (its `plan` is set).
+        seed: the seed both sampling stages use.
+        image: the start image's file name in ComfyUI's input folder (i2v), else None.
+        tag: the job's file-name tag; the MP4 is saved as ``ltxw/<tag>_<counter>_.mp4``.
+    """
+    plan = job.plan
+    return {
+        "prompt": job.prompt,
+        "negative_prompt": plan.negative_prompt,
+        "width": plan.width,
+        "height": plan.height,
+        "half_width": plan.width // 2,
+        "half_height": plan.height // 2,
+        "frames": plan.frames,
+        "fps": plan.fps,
+        "seed": seed,
+        "image": image,
+        "image_strength": plan.image_strength,
+        "camera_lora": CAMERA_LORAS[job.camera_lora] if job.camera_lora else None,
+        "camera_preset": job.camera_lora or "none",
+        "camera_strength": job.camera_strength,
+        "filename_prefix": f"ltxw/{tag}",
+        "audio": job.audio,
+        "enhance_prompt": job.enhance_prompt,
+    }
+
+
+def compile_job(template: Template, job: JobInput, seed: int, image: str | None, tag: str) -> CompiledJob:
+    """Fill `template` for `job` (see `template_values`).
+
+    Raises:
+        WorkerError: INVALID_INPUT when the job asks for something the template cannot do
+            (a camera move or the enhancer on a template without that slot).
+        templates.TemplateError: the template's bindings do not resolve (a template bug).
+    """
+    taken = template.params_taken
+    if job.camera_lora and not {"camera_lora", "camera_preset"} & taken:
+        raise WorkerError(ErrorCode.INVALID_INPUT, f"camera_lora: camera moves are not available for {job.model}")
+    if job.enhance_prompt and "enhance_prompt" not in taken:
+        raise WorkerError(ErrorCode.INVALID_INPUT,
+                          f"enhance_prompt: template {template.name} has no prompt enhancer")
+    values = template_values(job, seed, image, tag)
+    graph = template.fill(values)
+    enhanced = None
+    if job.enhance_prompt and template.enhanced_prompt_output:
+        enhanced = template.node_id(graph, template.enhanced_prompt_output)
+    return CompiledJob(template, graph, values, template.node_id(graph, template.output), enhanced)

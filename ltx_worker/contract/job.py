@@ -1,0 +1,181 @@
+"""The studio's job input contract (SPEC.md, "Job input", versions 1 and 2).
+
+`parse_job_input` turns the RunPod job's ``input`` dict into a `JobInput` or raises a
+`WorkerError(INVALID_INPUT)` whose message names every bad field, then checks it against its
+model's family (`families.FamilyRegistry.plan`). `JobInput.plan` gives the numbers the templates
+need (`families.RenderPlan`): output width/height (multiples of 64, because stage 1 of the
+two-stage pipelines runs at half size and EmptyLTXVLatentVideo floors to 32), frame count (8k+1),
+fps and the family's defaults.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from ..errors import ErrorCode, WorkerError
+from ..families import FamilyRegistry, RenderPlan
+
+#: Camera moves of the LTX-2 camera-control LoRAs (FACTS.md), by the contract's names.
+CAMERA_LORAS: dict[str, str] = {
+    name: f"ltx-2-19b-lora-camera-control-{name.replace('_', '-')}.safetensors"
+    for name in ("static", "dolly_in", "dolly_out", "dolly_left", "dolly_right", "jib_up", "jib_down")
+}
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@lru_cache(maxsize=1)
+def default_families() -> FamilyRegistry:
+    """The families of the repository's workflows/ folder (read once)."""
+    from ..config import PROJECT_ROOT
+
+    return FamilyRegistry.load(PROJECT_ROOT / "workflows")
+
+
+def frames_for(duration_s: int, fps: int, model: str = "ltx-2-t2v") -> int:
+    """Frame count of `model`'s family for a duration (`families.Family.frames_for`): the
+    smallest 8k+1 >= duration*fps, capped (481 at 24 fps, 497 at 25 for LTX-2; SPEC.md)."""
+    return default_families().family_of(model).frames_for(duration_s, fps)
+
+
+class JobInput(BaseModel):
+    """One job's ``input`` (SPEC.md, versions 1 and 2, plus the optional fields it suggests).
+
+    Unknown fields are rejected. `camera_lora` accepts "dolly-in" spellings and is stored as
+    "dolly_in". `image_urls` holds one http(s) URL, data: URI or bare base64 string. Which
+    models, qualities, resolutions, fps and durations a job may combine is each family's rule
+    (``workflows/<family>/family.json``, checked by `families.FamilyRegistry.plan`); the fields
+    here list every value any family takes. `plan` holds the checked `RenderPlan` once
+    `parse_job_input` has run.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    model: str = Field(description="model id: <family>-<mode>, e.g. ltx-2-i2v, ltx-2.3-t2v, ltx-2.5-i2v "
+                                   "(`ltx-worker schema` lists those of this worker)")
+    prompt: Annotated[str, Field(min_length=3, max_length=2000)]
+    quality: Annotated[str, Field(max_length=32, description="fast or pro, where the family has it")] = "fast"
+    resolution: Literal["720p", "1080p", "1440p", "2160p"] = "720p"
+    aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
+    duration: Annotated[int, Field(ge=2, le=20, strict=True, description="seconds")] = 10
+    fps: Literal[24, 25, 48, 50] = 24
+    camera_lora: str | None = None
+    camera_strength: Annotated[float, Field(ge=0.0, le=2.0)] = 1.0
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1, strict=True)] | None = None
+    image_urls: Annotated[list[str], Field(min_length=1, max_length=1)] | None = None
+    image_strength: Annotated[float | None, Field(ge=0.0, le=1.0, description=(
+        "stage-1 image conditioning strength; default: the family's official value"))] = None
+    negative_prompt: Annotated[str | None, Field(max_length=2000, description=(
+        "default: the family's official negative prompt"))] = None
+    audio: bool = True
+    enhance_prompt: bool = Field(False, description="the family's official prompt enhancer rewrites the prompt")
+    external_id: Annotated[str, Field(max_length=256)] | None = None
+    webhook_url: Annotated[str, Field(max_length=2048, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://")] | None = None
+    return_base64: bool = False
+    deadline_s: Annotated[float, Field(gt=0, le=24 * 3600)] | None = None
+    _plan: RenderPlan | None = PrivateAttr(default=None)
+
+    @field_validator("prompt", "negative_prompt")
+    @classmethod
+    def _no_control_chars(cls, value: str) -> str:
+        if _CONTROL_CHARS.search(value):
+            raise ValueError("control characters other than newline and tab are not allowed")
+        return value
+
+    @field_validator("camera_lora")
+    @classmethod
+    def _camera_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = value.strip().lower().replace("-", "_")
+        if name in ("", "none"):
+            return None
+        if name not in CAMERA_LORAS:
+            raise ValueError(f"unknown camera move {value!r}; one of {', '.join(CAMERA_LORAS)}")
+        return name
+
+    @field_validator("image_urls")
+    @classmethod
+    def _image_url_shape(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        url = value[0].strip()
+        if not url:
+            raise ValueError("the image URL is empty")
+        low = url[:16].lower()
+        if "://" in url[:16] and not low.startswith(("http://", "https://")):
+            raise ValueError("only http(s) URLs, data: URIs or base64 strings are accepted")
+        return [url]
+
+    @property
+    def plan(self) -> RenderPlan:
+        """The job checked against its family (`parse_job_input` sets it).
+
+        Raises:
+            RuntimeError: the job was built without `parse_job_input`.
+        """
+        if self._plan is None:
+            raise RuntimeError("JobInput.plan is set by parse_job_input")
+        return self._plan
+
+    @property
+    def family(self) -> str:
+        """The id of the job's model family (``ltx2``, ``ltx23``, ``ltx25``, ``ltxv``)."""
+        return self.plan.family.id
+
+    @property
+    def is_i2v(self) -> bool:
+        """Whether the job is image-to-video (needs a start image)."""
+        return self.plan.mode == "i2v"
+
+    def render(self) -> RenderPlan:
+        """Width, height (pixels), frames and fps the graph renders for this job (`plan`)."""
+        return self.plan
+
+
+def _field_errors(err: ValidationError) -> list[str]:
+    problems = []
+    for item in err.errors(include_url=False):
+        loc = ".".join(str(p) for p in item["loc"])
+        msg = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            msg = "unknown field (not part of the job contract)"
+        elif item["type"] == "missing":
+            msg = "required field is missing"
+        problems.append(f"{loc}: {msg}" if loc else msg)
+    return problems
+
+
+def parse_job_input(raw: object, families: FamilyRegistry | None = None) -> JobInput:
+    """Validate a job's ``input`` into a `JobInput` and check it against its model's family.
+
+    Args:
+        raw: the RunPod job's ``input``.
+        families: the worker's families (default: the repository's workflows/, `default_families`).
+
+    Raises:
+        WorkerError: INVALID_INPUT, not retryable, its message listing ``field: problem`` for
+            every bad field; ``details["fields"]`` has the same list. Family rules
+            (`families.FamilyRegistry.plan`) are checked once the fields themselves are valid.
+    """
+    if not isinstance(raw, dict):
+        raise WorkerError(ErrorCode.INVALID_INPUT, "input must be a JSON object")
+    try:
+        job = JobInput.model_validate(raw)
+    except ValidationError as err:
+        problems = _field_errors(err)
+        raise WorkerError(
+            ErrorCode.INVALID_INPUT, "; ".join(problems), details={"fields": problems}
+        ) from None
+    job._plan = (families or default_families()).plan(job)
+    return job
+
+
+def pick_seed(job: JobInput) -> int:
+    """The job's seed, or a random one in 0..2**32-1 when it gave none."""
+    return job.seed if job.seed is not None else secrets.randbelow(2**32)

@@ -1,0 +1,116 @@
+"""The job output contract (SPEC.md, "Job output"; README, "Job output") as pydantic models.
+
+The worker builds its result as a dict (`delivery.result.build_result`); these models describe it
+for `ltx-worker schema` and the tests, which validate real results against them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import ErrorCode
+
+
+class VideoFacts(BaseModel):
+    """What was measured from the MP4 (PyAV), never copied from the request."""
+
+    width: int
+    height: int
+    fps: float
+    frames: int
+    duration_s: float
+    has_audio: bool
+    bytes: int
+    sha256: str
+    content_type: str
+
+
+class Settings(BaseModel):
+    """The settings the video was made with (after the family's defaults)."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str
+    family: str
+    mode: Literal["t2v", "i2v"]
+    quality: str
+    resolution: str
+    aspect_ratio: str
+    duration: int
+    width: int
+    height: int
+    frames: int
+    fps: int
+    camera_lora: str | None
+    camera_strength: float | None
+    image_strength: float | None
+    audio: bool
+    enhance_prompt: bool
+    prompt: str = Field(description="the prompt the video was made from (the enhancer's when enhance_prompt)")
+    negative_prompt: str
+    template: str
+    comfyui_version: str
+
+
+class Timings(BaseModel):
+    """Seconds per stage of the job."""
+
+    inputs_s: float
+    generation_s: float
+    upload_s: float
+    total_s: float
+
+
+class Cost(BaseModel):
+    """GPU time the job held the worker and its price when GPU_PRICE_PER_HOUR is set."""
+
+    gpu_seconds: float
+    price_per_gpu_hour: float | None
+    usd: float | None
+
+
+class WebhookReport(BaseModel):
+    """How the job's webhook event was delivered."""
+
+    model_config = ConfigDict(extra="allow")
+    delivered: bool
+    attempts: int
+    status: int | None
+    error: str | None
+
+
+class JobOutput(BaseModel):
+    """A successful job's output."""
+
+    model_config = ConfigDict(extra="forbid")
+    video_url: str | None = Field(description="object-storage URL (presigned or public); null without a bucket")
+    video_key: str | None
+    video_path: str | None = Field(description="local path when no bucket is configured")
+    poster_url: str | None
+    poster_key: str | None
+    poster_path: str | None
+    video: VideoFacts
+    video_base64: str | None = None
+    warnings: list[str] | None = None
+    seed: int
+    prompt: str = Field(description="the prompt used (the enhancer's output when enhance_prompt is true)")
+    settings: Settings
+    timings: Timings
+    cost: Cost
+    prompt_id: str = Field(description="ComfyUI's prompt_id")
+    external_id: str | None
+    webhook: WebhookReport | None = None
+
+
+class ErrorOutput(BaseModel):
+    """A failed job's output (RunPod marks the job FAILED; ``error`` is JSON of code/message/retryable)."""
+
+    model_config = ConfigDict(extra="forbid")
+    error: str
+    error_code: ErrorCode
+    message: str
+    retryable: bool
+    details: dict | None = None
+    refresh_worker: bool | None = None
+    webhook: WebhookReport | None = None

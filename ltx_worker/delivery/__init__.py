@@ -1,0 +1,1 @@
+"""Where a finished video goes: probing it, object storage, signed webhooks."""

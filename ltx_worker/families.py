@@ -1,0 +1,227 @@
+"""Model families: what each ``workflows/<family>/family.json`` declares, and a job checked against it.
+
+A family (LTX-2 19B, LTX-2.3, LTX-2.5, the legacy LTX-Video 0.9) is one folder under
+``workflows/``: its API-format templates with their bindings, and ``family.json``, which says what
+it serves (SPEC.md, "Job input, version 2"; docs/architecture.md gives the format):
+
+* ``models``: model id -> mode (``t2v`` / ``i2v``); ``qualities``: quality -> what it means;
+* ``resolutions``: resolution -> aspect ratio -> ``[width, height]`` (multiples of 64 for the
+  two-stage graphs: stage 1 runs at half size and EmptyLTXVLatentVideo floors to 32 px);
+* ``fps`` choices, ``duration_s`` {min, max}, ``max_seconds`` (the frame-count cap), ``limits``
+  (e.g. 4K only up to 10 s), ``defaults`` (negative prompt, image strength), ``features``
+  (camera_lora, enhance_prompt, audio) and the models.txt ``profiles`` per quality/feature.
+
+`FamilyRegistry.plan` turns a validated `JobInput` into a `RenderPlan` (family, mode, size,
+frames, fps, defaults applied) or raises INVALID_INPUT naming the field and the limit. Nothing
+in the worker names a family in code: the handler, the CLI, the model check and the tiny weights
+read these declarations.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ErrorCode, WorkerError
+
+if TYPE_CHECKING:
+    from .contract.job import JobInput
+
+Mode = Literal["t2v", "i2v"]
+FEATURES = ("camera_lora", "enhance_prompt", "audio")
+
+
+class Limit(BaseModel):
+    """A duration cap for some resolutions or frame rates (the official LTX limits)."""
+
+    model_config = ConfigDict(extra="forbid")
+    resolutions: list[str] = []
+    fps: list[int] = []
+    max_duration_s: int
+    reason: str
+
+
+class Family(BaseModel):
+    """One ``family.json`` (see the module docstring); `folder` is where it was read from."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    released: str = Field(description="YYYY-MM; the newest family the ComfyUI runs is the demo's")
+    notes: str = ""
+    models: dict[str, Mode]
+    qualities: dict[str, str]
+    resolutions: dict[str, dict[str, tuple[int, int]]]
+    fps: list[int]
+    duration_s: dict[Literal["min", "max"], int]
+    max_seconds: float
+    limits: list[Limit] = []
+    defaults: dict[Literal["negative_prompt", "image_strength"], str | float]
+    features: dict[str, bool]
+    profiles: dict[str, list[str]]
+    folder: Path | None = None
+
+    def has(self, feature: str) -> bool:
+        """Whether the family offers `feature` (one of `FEATURES`)."""
+        return bool(self.features.get(feature, False))
+
+    def frames_for(self, duration_s: int, fps: int) -> int:
+        """Frame count: the smallest 8k+1 >= duration*fps, capped at the largest 8k+1 that fits
+        `max_seconds` (LTX's time encoding tops out near 20 s: 481 frames at 24 fps; SPEC.md)."""
+        wanted = 8 * math.ceil((duration_s * fps - 1) / 8) + 1
+        cap = 8 * math.floor((self.max_seconds * fps - 1) / 8) + 1
+        return min(wanted, cap)
+
+    def profiles_for(self, quality: str, features: set[str] = frozenset()) -> list[str]:
+        """models.txt profiles a job of `quality` using `features` needs."""
+        names = list(self.profiles.get(quality, []))
+        for feature in sorted(features):
+            names += [p for p in self.profiles.get(feature, []) if p not in names]
+        return names
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    """What a job renders, after its family's rules and defaults (pixels, frames, fps)."""
+
+    family: Family
+    mode: Mode
+    width: int
+    height: int
+    frames: int
+    fps: int
+    negative_prompt: str
+    image_strength: float
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the video in seconds (frames / fps)."""
+        return self.frames / self.fps
+
+
+def _refuse(field: str, message: str) -> WorkerError:
+    problem = f"{field}: {message}"
+    return WorkerError(ErrorCode.INVALID_INPUT, problem, details={"fields": [problem]})
+
+
+def _names(values) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+class FamilyRegistry:
+    """Every family of a workflows folder, looked up by model id."""
+
+    def __init__(self, families: list[Family]) -> None:
+        self.families = sorted(families, key=lambda f: f.released)
+        self._by_model: dict[str, Family] = {}
+        for family in self.families:
+            for model in family.models:
+                if model in self._by_model:
+                    raise ValueError(f"model {model} is declared by {self._by_model[model].id} and {family.id}")
+                self._by_model[model] = family
+
+    @classmethod
+    def load(cls, workflows_dir: Path) -> FamilyRegistry:
+        """Read every ``<workflows_dir>/<family>/family.json``.
+
+        Raises:
+            ValueError: a file is not valid JSON or does not match `Family` (names the file).
+        """
+        families = []
+        for path in sorted(Path(workflows_dir).glob("*/family.json")):
+            try:
+                family = Family.model_validate({**json.loads(path.read_text()), "folder": path.parent})
+            except (OSError, json.JSONDecodeError, ValidationError) as err:
+                raise ValueError(f"{path}: {err}") from None
+            if family.id != path.parent.name:
+                raise ValueError(f"{path}: id {family.id!r} differs from its folder name")
+            families.append(family)
+        return cls(families)
+
+    @property
+    def model_ids(self) -> list[str]:
+        """Every model id, oldest family first."""
+        return [m for f in self.families for m in f.models]
+
+    def get(self, family_id: str) -> Family:
+        """The family with id `family_id`.
+
+        Raises:
+            KeyError: no such family.
+        """
+        for family in self.families:
+            if family.id == family_id:
+                return family
+        raise KeyError(family_id)
+
+    def family_of(self, model: str) -> Family:
+        """The family serving `model`.
+
+        Raises:
+            WorkerError: INVALID_INPUT naming the model ids there are.
+        """
+        try:
+            return self._by_model[model]
+        except KeyError:
+            raise _refuse("model", f"unknown model {model!r}; one of {_names(self.model_ids)}") from None
+
+    def with_feature(self, feature: str) -> list[Family]:
+        """The families offering `feature`."""
+        return [f for f in self.families if f.has(feature)]
+
+    def plan(self, job: JobInput) -> RenderPlan:
+        """Check `job` against its family and compute what it renders.
+
+        Raises:
+            WorkerError: INVALID_INPUT, naming the field and the family's rule: unknown model, a
+                quality/resolution/aspect ratio/fps/duration the family lacks or limits, a feature
+                (camera_lora, enhance_prompt) it does not have, an image on t2v or none on i2v.
+        """
+        family = self.family_of(job.model)
+        mode = family.models[job.model]
+        if job.quality not in family.qualities:
+            raise _refuse("quality", f"{family.name} has no {job.quality!r} quality; it has "
+                                     f"{_names(family.qualities)}")
+        sizes = family.resolutions.get(job.resolution)
+        if sizes is None:
+            raise _refuse("resolution", f"{family.name} does not render {job.resolution}; it renders "
+                                        f"{_names(family.resolutions)}")
+        if job.aspect_ratio not in sizes:
+            raise _refuse("aspect_ratio", f"{family.name} has no {job.aspect_ratio} at {job.resolution}; "
+                                          f"one of {_names(sizes)}")
+        if job.fps not in family.fps:
+            raise _refuse("fps", f"{family.name} renders at {_names(family.fps)} fps, not {job.fps}")
+        low, high = family.duration_s["min"], family.duration_s["max"]
+        if not low <= job.duration <= high:
+            raise _refuse("duration", f"{family.name} makes {low}..{high} s, not {job.duration} s")
+        for limit in family.limits:
+            hit = job.resolution in limit.resolutions or job.fps in limit.fps
+            if hit and job.duration > limit.max_duration_s:
+                what = job.resolution if job.resolution in limit.resolutions else f"{job.fps} fps"
+                raise _refuse("duration", f"{job.duration} s at {what} is over {family.name}'s limit of "
+                                          f"{limit.max_duration_s} s ({limit.reason})")
+        for feature, asked in (("camera_lora", job.camera_lora), ("enhance_prompt", job.enhance_prompt)):
+            if asked and not family.has(feature):
+                others = self.with_feature(feature)
+                where = (f"only {_names(f.name for f in others)} "
+                         f"({_names(m for f in others for m in f.models)})") if others else "no family"
+                raise _refuse(feature, f"{family.name} has no {feature.replace('_', ' ')}; {where} has it")
+        if mode == "i2v" and not job.image_urls:
+            raise _refuse("image_urls", f"{job.model} needs one start image")
+        if mode != "i2v" and job.image_urls:
+            raise _refuse("image_urls", f"{job.model} is text-to-video and takes no image")
+        width, height = sizes[job.aspect_ratio]
+        defaults = family.defaults
+        return RenderPlan(
+            family=family, mode=mode, width=width, height=height,
+            frames=family.frames_for(job.duration, job.fps), fps=job.fps,
+            negative_prompt=job.negative_prompt if job.negative_prompt is not None
+            else str(defaults["negative_prompt"]),
+            image_strength=job.image_strength if job.image_strength is not None
+            else float(defaults["image_strength"]),
+        )
