@@ -48,7 +48,7 @@ def fetch_image_bytes(source: str, *, max_bytes: int, timeout_s: float) -> bytes
     """
     if source.lower().startswith(("http://", "https://")):
         try:
-            resp = rp_ssrf.safe_get(source, stream=True, timeout=int(timeout_s), max_bytes=max_bytes)
+            resp = rp_ssrf.safe_get(source, stream=True, timeout=timeout_s, max_bytes=max_bytes)
             with resp:
                 if resp.status_code >= 400:
                     raise _fail(

@@ -34,9 +34,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..contract.job import CAMERA_LORAS
+from ..contract.job import CAMERA_LORAS, default_families
 
-_MODELS = ("ltx-2-t2v", "ltx-2-i2v", "ltxv-t2v", "ltxv-i2v")
 _CAMERAS = tuple(CAMERA_LORAS)
 
 
@@ -49,20 +48,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--prompt", required=True, help="what the video shows (3..2000 characters)")
     p.add_argument("--image", metavar="PATH_OR_URL",
                    help="start image (image-to-video): a file, an http(s) URL or a data: URI")
-    p.add_argument("--model", choices=_MODELS,
-                   help="default ltx-2-i2v with --image, else ltx-2-t2v")
-    p.add_argument("--quality", choices=("fast", "pro"), default="fast",
-                   help="fast: distilled, 8+3 steps; pro: dev model, 20 steps (default fast)")
-    p.add_argument("--resolution", choices=("720p", "1080p"), default="720p")
+    p.add_argument("--model", choices=default_families().model_ids,
+                   help="default ltx-2-i2v with --image, else ltx-2-t2v (families: workflows/*/family.json)")
+    p.add_argument("--quality", default="fast",
+                   help="fast or pro where the model's family has it (default fast; `ltx-worker schema "
+                        "--part models` lists them)")
+    p.add_argument("--resolution", choices=("720p", "1080p", "1440p", "2160p"), default="720p",
+                   help="1440p/2160p where the family renders them (LTX-2.5)")
     p.add_argument("--aspect-ratio", choices=("16:9", "9:16", "1:1"), default="16:9")
     p.add_argument("--duration", type=int, default=5, metavar="SECONDS",
                    help="2..20 seconds (default 5)")
-    p.add_argument("--fps", type=int, choices=(24, 25), default=24)
+    p.add_argument("--fps", type=int, choices=(24, 25, 48, 50), default=24, help="48/50 on LTX-2.5")
     p.add_argument("--camera", type=_camera, metavar="MOVE",
                    help=f"camera move: {', '.join(_CAMERAS)} (dolly-in spellings too)")
     p.add_argument("--camera-strength", type=float, default=1.0, metavar="S", help="0..2 (default 1)")
-    p.add_argument("--image-strength", type=float, default=1.0, metavar="S", help="0..1 (default 1)")
-    p.add_argument("--negative-prompt", help="default: the official LTX-2 one")
+    p.add_argument("--image-strength", type=float, metavar="S",
+                   help="0..1 (default: the family's official value)")
+    p.add_argument("--negative-prompt", help="default: the family's official one")
+    p.add_argument("--enhance-prompt", action="store_true",
+                   help="let the family's prompt enhancer rewrite the prompt (LTX-2.3, LTX-2.5)")
     p.add_argument("--no-audio", action="store_true", help="a silent MP4 (LTX-2 makes sound by default)")
     p.add_argument("--seed", type=int, help="0..2^32-1 (default random; the one used is printed)")
     p.add_argument("--output", "-o", type=Path,
@@ -101,15 +105,18 @@ def image_source(value: str) -> str:
 
 
 def job_input(args: argparse.Namespace, model: str, image: str | None) -> dict:
-    """The job's ``input`` dict (SPEC.md, version 1) from the command line."""
+    """The job's ``input`` dict (SPEC.md, versions 1 and 2) from the command line."""
     spec: dict = {
         "model": model, "prompt": args.prompt, "quality": args.quality,
         "resolution": args.resolution, "aspect_ratio": args.aspect_ratio,
         "duration": args.duration, "fps": args.fps, "audio": not args.no_audio,
     }
+    if args.enhance_prompt:
+        spec["enhance_prompt"] = True
     if image is not None:
         spec["image_urls"] = [image]
-        spec["image_strength"] = args.image_strength
+        if args.image_strength is not None:
+            spec["image_strength"] = args.image_strength
     if args.camera:
         spec["camera_lora"] = args.camera
         spec["camera_strength"] = args.camera_strength
@@ -183,6 +190,7 @@ def _facts_table(result: dict, video: Path, poster: Path | None):
         ("model", f"{settings.get('model')} {settings.get('quality')} "
                   f"(template {settings.get('template')}, ComfyUI {settings.get('comfyui_version')})"),
         ("camera", str(settings.get("camera_lora") or "none")),
+        *([("prompt", str(result.get("prompt")))] if settings.get("enhance_prompt") else []),
         ("time", ", ".join(f"{k.removesuffix('_s')} {v:.1f} s" for k, v in timings.items())),
     ]
     for key, value in rows:
@@ -285,10 +293,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         known = {m for t in handler.all_templates.templates for m, _ in t.serves}
         if model not in known:
             why = f"no workflow template in {settings.workflows_dir} serves it"
-        elif model.startswith("ltx-2"):
-            why = "it has no LTX-2 nodes (ComfyUI >= 0.8 with the project's node pack runs LTX-2)"
         else:
-            why = "it lacks nodes that model's workflow needs"
+            family = handler.families.family_of(model)
+            why = (f"it lacks nodes {family.name}'s workflows need (ComfyUI 0.33.0 with the project's "
+                   "node pack runs every family)")
         fitting = [m for m in served if m.endswith("i2v") == bool(image)]
         hint = f" Use --model {fitting[0]}." if fitting else ""
         err.print(f"error: ComfyUI {handler.comfyui_version} at {url} cannot run {model}: {why}. "

@@ -22,7 +22,6 @@ from pathlib import Path
 from ..config import PROJECT_ROOT
 from ..models.manifest import (
     MISSING,
-    profile_names,
     SIZE_MISMATCH,
     UNVERIFIED,
     ModelFile,
@@ -30,6 +29,7 @@ from ..models.manifest import (
     human_size,
     load_models_txt,
     parse_profiles,
+    profile_names,
     select,
     verify_file,
 )

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import runpy
 import sys
 from urllib.parse import urlsplit
-
-from ..config import PROJECT_ROOT
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,9 +37,10 @@ def rp_argv(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run handler.py with ``--rp_serve_api`` in this process; returns when the server stops.
+    """Run the worker (`worker.main`, what handler.py runs) with ``--rp_serve_api`` in this
+    process; returns when the server stops.
 
-    Returns 2 for a bad ``--comfy-url``; otherwise what handler.py ends with (0 on Ctrl-C).
+    Returns 2 for a bad ``--comfy-url``; otherwise what the worker ends with (0 on Ctrl-C).
     """
     if args.comfy_url:
         parts = urlsplit(args.comfy_url)
@@ -51,27 +49,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return 2
         os.environ["COMFY_HOST"] = parts.hostname
         os.environ["COMFY_PORT"] = str(parts.port or 80)
-    entry = PROJECT_ROOT / "handler.py"
-    sys.argv = [str(entry), *rp_argv(args)]  # the RunPod SDK parses sys.argv itself
+    from ..worker import main  # the same start-up as handler.py, not a copy of it
+
+    sys.argv = ["handler.py", *rp_argv(args)]  # the RunPod SDK parses sys.argv itself
     try:
-        if entry.is_file():
-            runpy.run_path(str(entry), run_name="__main__")
-        else:  # installed without the repository: the same three steps as handler.py
-            _serve_in_package()
+        main()
     except KeyboardInterrupt:
         return 0
+    except SystemExit as exit_:  # main() exits 1/2 when the worker cannot start
+        return int(exit_.code or 0)
     return 0
-
-
-def _serve_in_package() -> None:
-    import logging
-
-    import runpod
-
-    from ..config import load_settings
-    from ..handler import JobHandler
-
-    settings = load_settings()
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runpod.serverless.start({"handler": JobHandler(settings).start()})

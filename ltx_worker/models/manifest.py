@@ -26,14 +26,14 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 #: Profiles no family declares: full-precision alternatives the shipped templates do not use.
 EXTRA_PROFILES = ("bf16",)
 
 
-@lru_cache(maxsize=None)
+@cache
 def profile_names(workflows_dir: Path | None = None) -> tuple[str, ...]:
     """Every profile models.txt may use: those the families declare (``family.json``
     ``profiles``, oldest family first), then `EXTRA_PROFILES`."""

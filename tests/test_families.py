@@ -1,0 +1,178 @@
+"""Model families as folders (workflows/<family>/family.json): their rules, their templates, their
+models, and the contract as data (`ltx-worker schema`).
+
+Bad jobs go through a handler pointed at a port where nothing listens: a job that reached ComfyUI
+would fail with COMFY_UNAVAILABLE instead of the expected INVALID_INPUT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from ltx_worker.config import PROJECT_ROOT, load_settings
+from ltx_worker.contract.job import parse_job_input
+from ltx_worker.errors import WorkerError
+from ltx_worker.families import FamilyRegistry
+from ltx_worker.handler import JobHandler
+from ltx_worker.models.check import template_needs
+from ltx_worker.models.manifest import load_models_txt, profile_names
+from ltx_worker.templates import TemplateRegistry
+
+from support import free_port
+
+WORKFLOWS = PROJECT_ROOT / "workflows"
+FAMILIES = FamilyRegistry.load(WORKFLOWS)
+TEMPLATES = TemplateRegistry.load(WORKFLOWS)
+T2V = {"prompt": "a lighthouse at dusk, waves below"}
+
+
+@pytest.fixture(scope="module")
+def offline_handler(tmp_path_factory):
+    settings = load_settings(comfy_port=free_port(), output_dir=tmp_path_factory.mktemp("out"),
+                             comfy_request_timeout_s=2)
+    return JobHandler(settings)  # never started: ComfyUI is not there
+
+
+def test_every_family_is_a_folder_with_its_templates():
+    assert [f.id for f in FAMILIES.families] == ["ltxv", "ltx2", "ltx23", "ltx25"]  # oldest first
+    for family in FAMILIES.families:
+        mine = [t for t in TEMPLATES.templates if t.family == family.id]
+        assert mine, family.id
+        for template in mine:
+            assert (family.folder / f"{template.name}.json").is_file(), "a template lives in its family's folder"
+            for model, quality in template.serves:
+                assert model in family.models and quality in family.qualities, (template.name, model, quality)
+        served = {s for t in mine for s in t.serves}
+        assert served == {(m, q) for m in family.models for q in family.qualities}, family.id
+        if family.has("enhance_prompt"):
+            assert all(t.enhanced_prompt_output and "enhance_prompt" in t.when_false for t in mine)
+        if family.has("camera_lora"):
+            assert all("camera_preset" in t.params for t in mine)
+
+
+def test_every_file_a_family_needs_is_in_models_txt_under_its_profiles():
+    entries = {e.relpath: e for e in load_models_txt(PROJECT_ROOT / "models.txt")}
+    assert set(profile_names()) >= {p for f in FAMILIES.families for g in f.profiles.values() for p in g}
+    for template in TEMPLATES.templates:
+        family = FAMILIES.get(template.family)
+        for model, quality in template.serves:
+            for need in template_needs(template):
+                assert need.relpath in entries, f"{template.name}: {need.relpath} is not in models.txt"
+                wanted = set(family.profiles_for(quality, {need.feature} if need.feature else set()))
+                if need.camera_move:
+                    wanted = set(family.profiles.get("camera_lora", []))
+                assert entries[need.relpath].profiles & wanted, (template.name, model, need.relpath, wanted)
+
+
+@pytest.mark.parametrize(
+    ("job_input", "field", "words"),
+    [
+        ({"model": "ltx-2-t2v", "resolution": "2160p"}, "resolution", ["LTX-2 (19B)", "720p, 1080p"]),
+        ({"model": "ltx-2.5-t2v", "fps": 50, "duration": 20}, "duration", ["50 fps", "10 s"]),
+        ({"model": "ltx-2.5-t2v", "resolution": "2160p", "duration": 15}, "duration", ["2160p", "10 s"]),
+        ({"model": "ltx-2.5-t2v", "camera_lora": "dolly_in"}, "camera_lora", ["LTX-2 (19B)", "ltx-2-t2v"]),
+        ({"model": "ltx-2.5-t2v", "quality": "pro"}, "quality", ["LTX-2.5", "it has fast"]),
+        ({"model": "ltx-2.3-t2v", "quality": "ultra"}, "quality", ["LTX-2.3", "fast, pro"]),
+        ({"model": "ltx-2-t2v", "enhance_prompt": True}, "enhance_prompt", ["LTX-2 (19B)", "LTX-2.3"]),
+        ({"model": "ltxv-i2v", "enhance_prompt": True}, "enhance_prompt", ["LTX-Video"]),
+        ({"model": "ltx-2.3-t2v", "fps": 48}, "fps", ["24, 25"]),
+        ({"model": "ltx-2.3-i2v"}, "image_urls", ["start image"]),
+        ({"model": "ltx-3-t2v"}, "model", ["ltx-2.5-i2v"]),
+    ],
+)
+def test_a_job_outside_its_family_is_refused_naming_the_field(offline_handler, job_input, field, words):
+    out = asyncio.run(offline_handler({"id": "bad", "input": {**T2V, **job_input}}))
+    assert out["error_code"] == "INVALID_INPUT", out
+    assert out["message"].startswith(f"{field}:"), out["message"]
+    for word in words:
+        assert word in out["message"], out["message"]
+    assert out["retryable"] is False
+
+
+@pytest.mark.parametrize(
+    ("job_input", "size", "frames"),
+    [
+        ({"model": "ltx-2.5-t2v", "resolution": "2160p", "duration": 10}, (3840, 2176), 241),
+        ({"model": "ltx-2.5-t2v", "resolution": "1440p", "aspect_ratio": "9:16"}, (1472, 2560), 241),
+        ({"model": "ltx-2.5-t2v", "fps": 50, "duration": 10}, (1280, 704), 505),
+        ({"model": "ltx-2.5-t2v", "duration": 20, "resolution": "1080p", "fps": 25}, (1920, 1088), 497),
+        ({"model": "ltx-2.3-t2v", "resolution": "1080p"}, (1920, 1088), 241),
+        ({"model": "ltx-2-t2v"}, (1280, 704), 241),
+    ],
+)
+def test_sizes_and_frames_follow_the_family(job_input, size, frames):
+    plan = parse_job_input({**T2V, **job_input}).plan
+    assert (plan.width, plan.height) == size and plan.frames == frames
+    assert plan.width % 64 == 0 and plan.height % 64 == 0 and (plan.frames - 1) % 8 == 0
+
+
+def test_family_defaults_fill_what_the_job_leaves_out():
+    ltx23 = parse_job_input({**T2V, "model": "ltx-2.3-i2v", "image_urls": ["https://example.com/a.png"]}).plan
+    assert ltx23.image_strength == 0.7 and ltx23.negative_prompt.startswith("pc game")
+    ltx2 = parse_job_input({**T2V, "model": "ltx-2-i2v", "image_urls": ["https://example.com/a.png"]}).plan
+    assert ltx2.image_strength == 1.0 and ltx2.negative_prompt.startswith("blurry")
+    own = parse_job_input({**T2V, "model": "ltx-2.5-t2v", "negative_prompt": "fog"}).plan
+    assert own.negative_prompt == "fog"
+
+
+def test_version_1_jobs_are_unchanged():
+    job = parse_job_input({**T2V, "model": "ltx-2-i2v", "image_urls": ["https://example.com/a.png"],
+                           "camera_lora": "Dolly-In", "quality": "pro", "resolution": "1080p", "duration": 20})
+    plan = job.plan
+    assert (job.family, plan.mode, plan.width, plan.height, plan.frames, plan.fps) == (
+        "ltx2", "i2v", 1920, 1088, 481, 24)
+    assert job.camera_lora == "dolly_in" and plan.image_strength == 1.0
+
+
+def _schema_cli(*args: str) -> dict:
+    out = subprocess.run([sys.executable, "-m", "ltx_worker.cli", "schema", *args],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def test_schema_validates_v1_and_v2_jobs_and_rejects_unknown_fields():
+    schema = _schema_cli("--part", "input")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    v1 = {"model": "ltx-2-i2v", "prompt": "a lighthouse", "quality": "pro", "resolution": "1080p",
+          "duration": 15, "camera_lora": "dolly_in", "seed": 7, "image_urls": ["https://example.com/a.png"]}
+    v2 = {"model": "ltx-2.5-t2v", "prompt": "a lighthouse", "resolution": "2160p", "fps": 50,
+          "duration": 10, "enhance_prompt": True}
+    assert list(validator.iter_errors(v1)) == [] and list(validator.iter_errors(v2)) == []
+    errors = list(validator.iter_errors({**v2, "colour": "red"}))
+    assert errors and "colour" in errors[0].message
+    assert list(validator.iter_errors({**v2, "model": "wan-2"}))
+    for job in (v1, v2):  # the worker agrees with the schema
+        parse_job_input(job)
+    with pytest.raises(WorkerError):
+        parse_job_input({**v2, "colour": "red"})
+
+
+def test_schema_has_output_error_and_per_model_rules():
+    schemas = _schema_cli()
+    assert {"input", "output", "error", "models"} <= set(schemas)
+    assert {"video", "seed", "prompt", "settings", "timings", "cost", "prompt_id"} <= set(
+        schemas["output"]["required"])
+    rules = schemas["models"]
+    assert rules["ltx-2.5-i2v"]["resolutions"] == ["720p", "1080p", "1440p", "2160p"]
+    assert rules["ltx-2-t2v"]["features"] == ["camera_lora", "audio"]
+    assert set(rules) == set(FAMILIES.model_ids)
+
+
+def test_readme_field_table_matches_the_schema():
+    """The README's job input table lists exactly the fields of the schema (generated from the
+    same pydantic model that validates jobs), and every model id."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("## Job input", 1)[1].split("\n#", 1)[0]
+    fields = re.findall(r"^\| (\w+) \|", section, flags=re.M)
+    schema = _schema_cli("--part", "input")
+    assert [f for f in fields if f != "field"] == list(schema["properties"]), "README table vs schema"
+    for model in FAMILIES.model_ids:
+        assert f"`{model}`" in section, model
