@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from ltx_worker.templates import load_template
+from ltx_worker.templates import load_template, template_paths
 from ltx_worker.workflow_check import check_bindings, check_graph
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def _shared_dir() -> Path:
 
 
 OI_033 = _shared_dir() / "comfyui" / "object_info-0.33.0.json"
-NAMES = sorted(p.stem for p in WORKFLOWS.glob("*/*.json") if not p.name.endswith(".bindings.json") and p.name != "family.json")
+NAMES = sorted(p.stem for p in template_paths(WORKFLOWS))
 
 #: Values for the parameters the worker fills (docs/architecture.md); a parameter not listed here
 #: gets the value the template already holds at its first target.
@@ -130,15 +130,19 @@ def test_reexported_template_binds_and_fills_the_same(name, tmp_path, object_inf
     values = _values_for(original)
     toggles = sorted(set(original.unlink_when_false) | set(original.bypass_when_absent))
     for variant in ({}, {t: False for t in original.unlink_when_false},
-                    {t: None for t in original.bypass_when_absent}):
+                    {t: None for t in original.bypass_when_absent}, {t: True for t in original.when_true}):
         filled_original = original.fill({**values, **variant})
         filled_reexport = reloaded.fill({**values, **variant})
         assert canonical(filled_reexport) == canonical(filled_original), (name, variant, toggles)
         assert check_graph(filled_reexport, object_info) == []
-    # the filled values really landed (not a vacuous comparison)
+    # the filled values really landed (not a vacuous comparison); nodes a switch removes are gone
     filled = canonical(reloaded.fill(values))
+    removed = {t for titles in original.when_false.values() for t in titles}
     for param, targets in original.params.items():
         for title, input_name in targets:
+            if title in removed:
+                assert title not in filled
+                continue
             assert filled[title]["inputs"][input_name] == values[param], (param, title)
 
 

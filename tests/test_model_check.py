@@ -15,6 +15,7 @@ import pytest
 
 from ltx_worker.config import PROJECT_ROOT
 from ltx_worker.contract.job import CAMERA_LORAS
+from ltx_worker.graph import combo_options, input_options
 from ltx_worker.models.check import (
     LOADER_FOLDERS,
     blocked_serves,
@@ -23,7 +24,6 @@ from ltx_worker.models.check import (
     missing_models,
     template_needs,
 )
-from ltx_worker.graph import combo_options, input_options
 from ltx_worker.models.manifest import load_models_txt
 from ltx_worker.templates import TemplateRegistry
 
@@ -130,9 +130,12 @@ def test_a_removed_file_is_named_with_its_template_and_node():
     set_options(info, "LTXAVTextEncoderLoader", "text_encoder",
                 [o for o in options if o != "gemma_3_12B_it_fp4_mixed.safetensors"])
     missing = missing_models(REGISTRY.templates, info)
-    assert {m.template for m in missing} == {t.name for t in LTX2}
+    users = [t for t in REGISTRY.templates  # LTX-2 and LTX-2.3 share the Gemma 3 text encoder
+             if any(n.filename == "gemma_3_12B_it_fp4_mixed.safetensors" for n in template_needs(t))]
+    assert {t.family for t in users} == {"ltx2", "ltx23"}
+    assert {m.template for m in missing} == {t.name for t in users}
     assert {m.need.relpath for m in missing} == {"text_encoders/gemma_3_12B_it_fp4_mixed.safetensors"}
-    assert blocked_serves(missing) == {s for t in LTX2 for s in t.serves}
+    assert blocked_serves(missing) == {s for t in users for s in t.serves}
     assert missing_camera_moves(missing) == set()
     assert ("missing for ltx-2-i2v pro: text_encoders/gemma_3_12B_it_fp4_mixed.safetensors "
             "(node 'Load Text Encoder')") in format_missing(missing)

@@ -26,6 +26,7 @@ from ltx_worker.models.manifest import (
     select,
     sha256_file,
 )
+from ltx_worker.families import FamilyRegistry
 from ltx_worker.templates import TemplateRegistry
 
 from hub_standin import COMMIT, HubStandIn
@@ -66,6 +67,9 @@ def write_models_txt(tmp_path: Path, lines: list[str]) -> Path:
 # -- models.txt itself --------------------------------------------------------------------
 
 
+FAMILIES = FamilyRegistry.load(PROJECT_ROOT / "workflows")
+
+
 def test_repo_models_txt_lists_every_template_file_under_its_profile():
     entries = {e.relpath: e for e in load_models_txt(PROJECT_ROOT / "models.txt")}
     registry = TemplateRegistry.load(PROJECT_ROOT / "workflows")
@@ -73,13 +77,13 @@ def test_repo_models_txt_lists_every_template_file_under_its_profile():
     for template in registry.templates:
         for need in template_needs(template):
             assert need.relpath in entries, f"{template.name} needs {need.relpath}, not in models.txt"
+            family = FAMILIES.get(template.family)  # its family.json names the profiles
             if need.camera_move:
-                wanted = "camera"
-            elif template.family == "ltxv":
-                wanted = "legacy"
+                wanted = set(family.profiles["camera_lora"])
             else:
-                wanted = {q for _, q in template.serves}.pop()
-            assert wanted in entries[need.relpath].profiles, (template.name, need.relpath)
+                wanted = {p for _, q in template.serves
+                          for p in family.profiles_for(q, {need.feature} if need.feature else set())}
+            assert wanted & entries[need.relpath].profiles, (template.name, need.relpath)
     assert {f"loras/{f}" for f in CAMERA_LORAS.values()} <= set(entries)
 
 

@@ -46,11 +46,23 @@ def by_title(graph: dict) -> dict:
 
 
 @pytest.mark.parametrize("template", REGISTRY.templates, ids=lambda t: t.name)
-def test_every_binding_resolves_and_sets_the_value(template):
-    graph = template.fill(values_for(template))
+@pytest.mark.parametrize("enhance", [False, True], ids=["plain", "enhanced"])
+def test_every_binding_resolves_and_sets_the_value(template, enhance):
+    if enhance and "enhance_prompt" not in template.when_false:
+        pytest.skip("no prompt enhancer in this template")
+    graph = template.fill({**values_for(template), "enhance_prompt": enhance})
+    removed = set() if enhance else set(template.when_false.get("enhance_prompt", []))
+    linked = {(t, i) for t, i, _, _ in template.when_true.get("enhance_prompt", [])} if enhance else set()
     for param, targets in template.params.items():
         for title, input_name in targets:
+            if title in removed:
+                assert not [n for n in graph.values() if n["_meta"]["title"] == title]
+                continue
             node = graph[template.node_id(graph, title)]
+            if (title, input_name) in linked:  # the enhancer's text feeds it instead
+                source = template.when_true["enhance_prompt"][0][2]
+                assert node["inputs"][input_name] == [template.node_id(graph, source), 0]
+                continue
             assert node["inputs"][input_name] == VALUES[param]
     assert json.loads(json.dumps(graph)) == graph
     assert template.graph != graph, "fill works on a copy"

@@ -82,8 +82,8 @@ class JobInput(BaseModel):
 
     @field_validator("prompt", "negative_prompt")
     @classmethod
-    def _no_control_chars(cls, value: str) -> str:
-        if _CONTROL_CHARS.search(value):
+    def _no_control_chars(cls, value: str | None) -> str | None:
+        if value is not None and _CONTROL_CHARS.search(value):
             raise ValueError("control characters other than newline and tab are not allowed")
         return value
 
