@@ -8,7 +8,8 @@ it serves (SPEC.md, "Job input, version 2"; docs/architecture.md gives the forma
 * ``resolutions``: resolution -> aspect ratio -> ``[width, height]`` (multiples of 64 for the
   two-stage graphs: stage 1 runs at half size and EmptyLTXVLatentVideo floors to 32 px);
 * ``fps`` choices, ``duration_s`` {min, max}, ``max_seconds`` (the frame-count cap), ``limits``
-  (e.g. 4K only up to 10 s), ``defaults`` (negative prompt, image strength), ``features``
+  (e.g. 4K only up to 10 s), ``defaults`` (negative prompt, image strength; ``quality_defaults``
+  overrides them per quality), ``features``
   (camera_lora, enhance_prompt, audio) and the models.txt ``profiles`` per quality/feature.
 
 `FamilyRegistry.plan` turns a validated `JobInput` into a `RenderPlan` (family, mode, size,
@@ -62,6 +63,7 @@ class Family(BaseModel):
     max_seconds: float
     limits: list[Limit] = []
     defaults: dict[Literal["negative_prompt", "image_strength"], str | float]
+    quality_defaults: dict[str, dict[Literal["negative_prompt", "image_strength"], str | float]] = {}
     features: dict[str, bool]
     profiles: dict[str, list[str]]
     folder: Path | None = None
@@ -216,7 +218,7 @@ class FamilyRegistry:
         if mode != "i2v" and job.image_urls:
             raise _refuse("image_urls", f"{job.model} is text-to-video and takes no image")
         width, height = sizes[job.aspect_ratio]
-        defaults = family.defaults
+        defaults = {**family.defaults, **family.quality_defaults.get(job.quality, {})}
         return RenderPlan(
             family=family, mode=mode, width=width, height=height,
             frames=family.frames_for(job.duration, job.fps), fps=job.fps,

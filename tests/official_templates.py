@@ -108,7 +108,7 @@ def ui_to_api(ui: dict, object_info: dict) -> Graph:
                     return follow(parent, entry["link"])
             widget_names = [i["name"] for i in sub["inputs"]
                             if str(i.get("type")) in _WIDGET_TYPES]
-            values = dict(zip(widget_names, inst.get("widgets_values") or []))
+            values = dict(zip(widget_names, inst.get("widgets_values") or [], strict=False))
             return values.get(name)
         return output(scope, origin, slot)
 

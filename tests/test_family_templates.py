@@ -20,7 +20,6 @@ import pkgutil
 from pathlib import Path
 
 import pytest
-
 from official_templates import settings, ui_to_api
 
 REPO = Path(__file__).resolve().parents[1]
