@@ -9,9 +9,9 @@ the enhanced prompt is read back from the prompt's history.
 from __future__ import annotations
 
 import pytest
+from test_e2e import PROMPT, image_input
 
 from support import run_job
-from test_e2e import PROMPT, image_input
 
 CASES = [
     ("ltx-2.3-t2v", "fast", False),
@@ -40,13 +40,14 @@ def runs(job_handler, model: str) -> None:
 def test_family_job_makes_the_requested_video(comfy, job_handler, model, quality, enhance):
     runs(job_handler, model)
     spec = {"model": model, "prompt": PROMPT, "quality": quality, "resolution": "720p", "duration": 2,
+            "aspect_ratio": "1:1",
             "seed": 11, "enhance_prompt": enhance}
     if model.endswith("i2v"):
         spec["image_urls"] = image_input()
     out = run_job(job_handler, spec, job_id=f"{model}-{quality}-{'enh' if enhance else 'plain'}")
     assert "error" not in out, out
     facts = out["video"]
-    assert (facts["width"], facts["height"]) == (1280, 704)
+    assert (facts["width"], facts["height"]) == (704, 704)  # 720p 1:1 (small: a CPU renders it)
     assert facts["frames"] == 49 and facts["fps"] == 24
     assert facts["has_audio"], "LTX-2.x makes a sound track"
     settings = out["settings"]
@@ -62,7 +63,8 @@ def test_family_job_makes_the_requested_video(comfy, job_handler, model, quality
 def test_silent_video_and_defaults_on_a_newer_family(comfy, job_handler):
     runs(job_handler, "ltx-2.5-t2v")
     out = run_job(job_handler, {"model": "ltx-2.5-t2v", "prompt": PROMPT, "duration": 2, "seed": 3,
-                                "audio": False, "fps": 25}, job_id="ltx25-silent")
+                                "audio": False, "fps": 25, "aspect_ratio": "1:1"},
+                  job_id="ltx25-silent")
     assert "error" not in out, out
     assert not out["video"]["has_audio"] and out["video"]["fps"] == 25 and out["video"]["frames"] == 57
     assert out["settings"]["negative_prompt"] == job_handler.families.get("ltx25").defaults["negative_prompt"]

@@ -18,6 +18,7 @@ import pytest
 
 from ltx_worker.config import PROJECT_ROOT
 from ltx_worker.contract.job import CAMERA_LORAS
+from ltx_worker.families import FamilyRegistry
 from ltx_worker.models.check import template_needs
 from ltx_worker.models.manifest import (
     ModelsFileError,
@@ -26,7 +27,6 @@ from ltx_worker.models.manifest import (
     select,
     sha256_file,
 )
-from ltx_worker.families import FamilyRegistry
 from ltx_worker.templates import TemplateRegistry
 
 from hub_standin import COMMIT, HubStandIn

@@ -1,11 +1,11 @@
-"""``python -m ltx_worker.tinymodels --comfyui-dir DIR --models-dir DIR [--family ltxv ltx2]``."""
+"""``python -m ltx_worker.tinymodels --comfyui-dir DIR --models-dir DIR [--family ltxv ltx2 ltx23 ltx25]``."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from . import write_tiny_models
+from . import GENERATORS, write_tiny_models
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,9 +13,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ltx_worker.tinymodels", description=__doc__)
     parser.add_argument("--comfyui-dir", type=Path, required=True, help="the ComfyUI tree to build with")
     parser.add_argument("--models-dir", type=Path, required=True, help="ComfyUI-style models folder")
-    parser.add_argument("--family", nargs="+", default=["ltxv", "ltx2"], choices=["ltxv", "ltx2"])
+    parser.add_argument("--family", nargs="+", choices=list(GENERATORS),
+                        help="families to write (default: every one the tree supports)")
     args = parser.parse_args(argv)
-    for path in write_tiny_models(args.comfyui_dir, args.models_dir, tuple(args.family)):
+    families = tuple(args.family) if args.family else None
+    for path in write_tiny_models(args.comfyui_dir, args.models_dir, families):
         print(path)
     return 0
 

@@ -14,7 +14,8 @@ file (folder under models/)                                            contents
 diffusion_models/ltx-2.5-22b-distilled-transformer-comfy-int8-convrot  ``model.diffusion_model.*``
 .safetensors                                                           (plain float32, not int8);
                                                                        metadata ``config``
-vae/ltx-2.5-video-vae-bf16.safetensors                                 ltx2's conv video VAE
+vae/ltx-2.5-video-vae-bf16.safetensors                                 ltx2's conv video VAE,
+                                                                       quiet decoder as 2.3's
                                                                        (``encoder.*``,
                                                                        ``decoder.*``, statistics),
                                                                        bf16; metadata ``vae``
@@ -92,7 +93,7 @@ def write_tiny_ltx25(models_dir: pathlib.Path) -> list[pathlib.Path]:
     written.append(_save(transformer, models_dir / "diffusion_models" / TRANSFORMER_FILE,
                          {"config": json.dumps({"transformer": TRANSFORMER_CONFIG}, sort_keys=True)}))
 
-    video_vae = _randomised(dict(parts["vae."]), _VIDEO_VAE_SEED)
+    video_vae = ltx23.quiet_video_decoder(_randomised(dict(parts["vae."]), _VIDEO_VAE_SEED), "")
     written.append(_save(_cast(video_vae, bf16), models_dir / "vae" / VIDEO_VAE_FILE,
                          {"config": json.dumps({"vae": ltx2.VIDEO_VAE_CONFIG}, sort_keys=True)}))
 
