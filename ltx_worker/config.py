@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,9 +49,10 @@ class Settings(BaseSettings):
     comfy_input_dir: Path | None = Field(None, description="ComfyUI's input folder if not <tree>/input")
     comfy_output_dir: Path | None = Field(None, description="ComfyUI's output folder if not <tree>/output")
     models_required: Literal["all", "available"] = Field(
-        "all",
-        description='"all": refuse to start when a template\'s model file is missing; "available": '
-        "serve what the files allow and fail the other jobs with MODEL_MISSING",
+        "available",
+        description='"available": serve every model whose files are there (baked in or on the volume), '
+        'fail the other jobs with MODEL_MISSING, refuse to start only when nothing can be served; '
+        '"all": refuse to start when any template\'s model file is missing',
     )
     warmup: bool = Field(False, description="run one small job at start so models are loaded")
     workflows_dir: Path = Field(PROJECT_ROOT / "workflows", description="API-format templates")
@@ -66,17 +70,21 @@ class Settings(BaseSettings):
 
     # -- object storage (SPEC.md "Configuration"; unset BUCKET_NAME = files stay in OUTPUT_DIR) --
     bucket_endpoint_url: str | None = Field(
-        None, pattern=r"^https?://", description="S3-compatible endpoint (R2, GCS interop, OCI...)"
+        None, description="S3-compatible endpoint (R2, GCS interop, OCI...); unset = AWS S3"
     )
     bucket_name: str | None = Field(None, min_length=3, max_length=63)
     bucket_access_key_id: SecretStr | None = None
     bucket_secret_access_key: SecretStr | None = None
-    bucket_region: str = Field("auto", description='region; "auto" for R2')
+    bucket_region: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description='region; unset = derived (`resolve_bucket_region`): AWS_REGION, AWS_DEFAULT_REGION '
+        'or us-east-1 for AWS S3, the region in an AWS or OCI endpoint\'s host, else "auto" (R2, GCS)',
+    )
     bucket_key_prefix: str = Field(
         "ltx-worker/", pattern=r"^[A-Za-z0-9!_.*'()/-]*$", description="prefix of every object key"
     )
     bucket_public_base_url: str | None = Field(
-        None, pattern=r"^https?://", description="public URL of the bucket; presigned URLs if unset"
+        None, description="public URL of the bucket; presigned URLs if unset"
     )
     bucket_presign_expiry_s: int = Field(
         7 * 24 * 3600, ge=60, le=7 * 24 * 3600, description="lifetime of presigned URLs (seconds)"
@@ -116,6 +124,20 @@ class Settings(BaseSettings):
         None, description="set by RunPod in its worker loop; progress updates go there"
     )
 
+    # -- models fetched at start (docs/deploy.md "Models fetched at start") ---------------------
+    models_fetch_profiles: str | None = Field(
+        None, description="models.txt profiles to download at start when missing, comma-separated "
+        "(e.g. fast,camera); unset = fetch nothing"
+    )
+    models_fetch_dir: Path = Field(
+        Path("/runpod-volume/models"),
+        description="a ComfyUI models/ folder on the network volume that the fetch fills",
+    )
+    runpod_init_timeout: float = Field(
+        420.0, gt=0, description="RunPod's start-up limit (its own variable, 7 min by default); "
+        "the worker only reads it to warn when a fetch at start will not fit in it (seconds)"
+    )
+
     @field_validator("webhook_secret")
     @classmethod
     def _webhook_secret_is_base64(cls, value: SecretStr | None) -> SecretStr | None:
@@ -129,11 +151,46 @@ class Settings(BaseSettings):
             raise ValueError("must be whsec_ followed by base64 of at least 16 bytes") from None
         return value
 
+    @field_validator("bucket_endpoint_url", "bucket_public_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL (https://host[/path])")
+        if parts.query or parts.fragment:
+            raise ValueError(f"{value!r} has a query or fragment; give the plain URL")
+        return value
+
+    @field_validator("models_fetch_profiles")
+    @classmethod
+    def _known_profiles(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from .models.manifest import parse_profiles, profile_names
+
+        names = parse_profiles([value])  # ValueError naming the unknown ones and the choices
+        return ",".join(p for p in profile_names() if p in names)
+
+    @model_validator(mode="after")
+    def _storage_settings_agree(self) -> Settings:
+        problems = storage_problems(self)
+        self.bucket_region = resolve_bucket_region(self.bucket_endpoint_url, self.bucket_region)
+        if problems:
+            raise ValueError("\n  ".join(problems))
+        return self
+
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_URL is set but WEBHOOK_SECRET is not: webhooks are always signed")
         return self
+
+    @property
+    def models_fetch_profile_list(self) -> list[str]:
+        """The profiles of MODELS_FETCH_PROFILES (empty: nothing is fetched at start)."""
+        return self.models_fetch_profiles.split(",") if self.models_fetch_profiles else []
 
     @property
     def storage_enabled(self) -> bool:
@@ -154,6 +211,108 @@ class Settings(BaseSettings):
     def comfy_url(self) -> str:
         """Base HTTP URL of the ComfyUI server, e.g. ``http://127.0.0.1:8188``."""
         return f"http://{self.comfy_host}:{self.comfy_port}"
+
+
+#: AWS S3 regional endpoint hosts (``s3.eu-west-1.amazonaws.com``, ``s3-eu-west-1...``,
+#: ``s3.dualstack.eu-west-1...``, ``bucket.s3.eu-west-1...``, China ``.amazonaws.com.cn``).
+_AWS_HOST = re.compile(r"(?:^|\.)s3(?:[.-]dualstack)?[.-](?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
+                       r"\.amazonaws\.com(?:\.cn)?$")
+#: OCI's S3 compatibility host: ``<namespace>.compat.objectstorage.<region>.oraclecloud.com``.
+_OCI_HOST = re.compile(r"\.compat\.objectstorage\.(?P<region>[a-z0-9-]+)\.oraclecloud\.com$")
+#: What an AWS region looks like (us-east-1, eu-central-2, us-gov-west-1, ap-southeast-5...).
+_AWS_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
+
+
+def _endpoint_host(endpoint_url: str | None) -> str:
+    return (urlsplit(endpoint_url).hostname or "").lower() if endpoint_url else ""
+
+
+def _region_in_host(host: str) -> str | None:
+    """The region an AWS regional or OCI endpoint host names, else None."""
+    m = _AWS_HOST.search(host) or _OCI_HOST.search(host)
+    return m["region"] if m else None
+
+
+def _aws_default_region() -> str:
+    """The region AWS tools default to: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def resolve_bucket_region(endpoint_url: str | None, region: str | None) -> str:
+    """BUCKET_REGION, or its default for BUCKET_ENDPOINT_URL when unset.
+
+    * no endpoint (AWS S3): ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else ``us-east-1``;
+    * an AWS regional endpoint (``s3.<region>.amazonaws.com``) or OCI's
+      (``<ns>.compat.objectstorage.<region>.oraclecloud.com``): the region in the host;
+    * any other endpoint (R2, GCS interop, MinIO...): ``auto``.
+    """
+    if region:
+        return region
+    if not endpoint_url:
+        return _aws_default_region()
+    return _region_in_host(_endpoint_host(endpoint_url)) or "auto"
+
+
+def storage_problems(settings: Settings) -> list[str]:
+    """What is wrong in the combination of BUCKET_* settings, one line each naming the variables.
+
+    Each field is already well-formed on its own; this checks that they make one usable
+    bucket: a bucket name with both credentials, an endpoint without the bucket in its path, a
+    region the endpoint (or AWS S3, without one) accepts. BUCKET_* values set without
+    BUCKET_NAME are refused too: storage would be silently off and the videos lost with the
+    worker.
+    """
+    s = settings
+    key_id, secret = s.bucket_access_key_id, s.bucket_secret_access_key
+    has_key = bool(key_id and key_id.get_secret_value())
+    has_secret = bool(secret and secret.get_secret_value())
+    if not s.bucket_name:
+        stray = [name for name, value in (
+            ("BUCKET_ENDPOINT_URL", s.bucket_endpoint_url), ("BUCKET_ACCESS_KEY_ID", has_key),
+            ("BUCKET_SECRET_ACCESS_KEY", has_secret), ("BUCKET_PUBLIC_BASE_URL", s.bucket_public_base_url),
+        ) if value]
+        if not stray:
+            return []
+        return [f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} set but BUCKET_NAME is not: "
+                "storage would be off and the videos would stay on the worker; set BUCKET_NAME "
+                f"or unset {'it' if len(stray) == 1 else 'them'}"]
+    problems = []
+    if not has_key and not has_secret:
+        problems.append("BUCKET_NAME is set but BUCKET_ACCESS_KEY_ID and BUCKET_SECRET_ACCESS_KEY are "
+                        "not: the bucket needs an access key")
+    elif not has_secret:
+        problems.append("BUCKET_ACCESS_KEY_ID is set but BUCKET_SECRET_ACCESS_KEY is not")
+    elif not has_key:
+        problems.append("BUCKET_SECRET_ACCESS_KEY is set but BUCKET_ACCESS_KEY_ID is not")
+    endpoint = s.bucket_endpoint_url
+    host = _endpoint_host(endpoint)
+    if endpoint and urlsplit(endpoint).path.strip("/").split("/")[-1] == s.bucket_name:
+        problems.append(f"BUCKET_ENDPOINT_URL ends with the bucket name {s.bucket_name!r}: give the "
+                        "service endpoint only (e.g. https://<account>.r2.cloudflarestorage.com) and "
+                        "the bucket in BUCKET_NAME")
+    region = s.bucket_region
+    if region is None:
+        return problems
+    if not endpoint:
+        if region.lower() == "auto":
+            problems.append(
+                "BUCKET_REGION=auto needs BUCKET_ENDPOINT_URL: with no endpoint the bucket is on AWS "
+                "S3, which has no region \"auto\" (s3.auto.amazonaws.com does not exist); unset "
+                "BUCKET_REGION (it then defaults to AWS_REGION, AWS_DEFAULT_REGION or us-east-1) or "
+                "set it to the bucket's AWS region, or set BUCKET_ENDPOINT_URL (R2, GCS, OCI, MinIO)")
+        elif not _AWS_REGION.match(region):
+            problems.append(f"BUCKET_REGION={region} is not an AWS region (e.g. eu-west-1) and "
+                            "BUCKET_ENDPOINT_URL is unset, which means AWS S3")
+        return problems
+    in_host = _region_in_host(host)
+    if in_host and region != in_host:
+        problems.append(f"BUCKET_REGION={region} does not match the region {in_host} in "
+                        f"BUCKET_ENDPOINT_URL ({host}): requests would be signed for the wrong "
+                        "region; unset BUCKET_REGION or make them agree")
+    elif region.lower() == "auto" and (host == "amazonaws.com" or host.endswith(".amazonaws.com")):
+        problems.append(f"BUCKET_REGION=auto with an AWS endpoint ({host}): AWS S3 has no region "
+                        "\"auto\"; set the bucket's AWS region")
+    return problems
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -28,7 +28,7 @@ from .delivery.webhooks import WebhookSender, check_webhook_url
 from .errors import ErrorCode, WorkerError
 from .families import FamilyRegistry
 from .inputs import fetch_image_bytes, prepare_image
-from .models.check import format_missing, job_missing_files, missing_models
+from .models.check import blocked_serves, format_missing, job_missing_files, missing_models
 from .progress import ProgressTracker
 from .templates import Template, TemplateRegistry
 from .workflow_check import check_graph
@@ -39,6 +39,14 @@ _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
 
 #: Failures after which the worker's state is suspect: RunPod is asked to replace it.
 _SUSPECT = {ErrorCode.COMFY_UNAVAILABLE, ErrorCode.INTERNAL}
+
+
+def _served_line(served: list[tuple[str, str]]) -> str:
+    """``ltx-2-t2v fast/pro, ltx-2.5-i2v fast`` for the start-up log."""
+    by_model: dict[str, list[str]] = {}
+    for model, quality in served:
+        by_model.setdefault(model, []).append(quality)
+    return ", ".join(f"{m} {'/'.join(q)}" for m, q in by_model.items())
 
 
 def _job_tag(job: dict) -> str:
@@ -87,6 +95,7 @@ class JobHandler:
         self.all_templates = TemplateRegistry.load(settings.workflows_dir)
         self.templates: TemplateRegistry | None = None
         self.missing_models: list = []
+        self.served: list[tuple[str, str]] = []
         self.comfyui_version = "unknown"
 
     # -- start-up -----------------------------------------------------------------------------
@@ -121,26 +130,35 @@ class JobHandler:
                 ", ".join(sorted(skipped)),
             )
         self.templates = runnable
-        log.info("ComfyUI %s ready; templates: %s", self.comfyui_version,
-                 ", ".join(t.name for t in runnable.templates))
+        log.info("ComfyUI %s ready; serving %s", self.comfyui_version, _served_line(self.served) or "nothing")
         return self
 
     def _check_models(self, runnable: TemplateRegistry, object_info: dict) -> None:
-        """Compare the files the templates need with those ComfyUI lists (`model_check`).
+        """Compare the files the templates need with those ComfyUI lists (`models.check`) and
+        decide what this worker serves: every (model, quality) whose files are all there (SPEC.md:
+        an image serves what it holds, baked in or on the network volume). Jobs for the rest, and
+        camera moves or the prompt enhancer whose files are missing, fail with MODEL_MISSING
+        naming the files (`_check_job_models`).
 
         Raises:
             WorkerError: MODEL_MISSING naming every missing file and the jobs needing it, when
-                MODELS_REQUIRED is "all" (the default): the worker must not take jobs.
+                nothing at all can be served, or when MODELS_REQUIRED is "all" and any file is
+                missing: the worker must not take jobs.
         """
         missing = missing_models(runnable.templates, object_info)
         self.missing_models = missing
+        self.served = sorted({s for t in runnable.templates for s in t.serves} - blocked_serves(missing))
         if not missing:
             return
         message = format_missing(missing)
+        details = {"missing": sorted({m.need.relpath for m in missing})}
         if self.settings.models_required == "all":
-            raise WorkerError(ErrorCode.MODEL_MISSING, f"model files ComfyUI cannot see: {message}",
-                              details={"missing": sorted({m.need.relpath for m in missing})})
-        log.warning("serving without some model files (MODELS_REQUIRED=available): %s", message)
+            raise WorkerError(ErrorCode.MODEL_MISSING, f"model files ComfyUI cannot see (MODELS_REQUIRED=all): "
+                              f"{message}", details=details)
+        if not self.served:
+            raise WorkerError(ErrorCode.MODEL_MISSING, f"no model can be served; model files ComfyUI cannot see: "
+                              f"{message}", details=details)
+        log.warning("not served for lack of model files: %s", message)
 
     def _check_job_models(self, spec: JobInput) -> None:
         """MODEL_MISSING for a job whose template, camera LoRA or enhancer lacks a file
@@ -162,12 +180,12 @@ class JobHandler:
     def warm_up(self) -> dict:
         """Run one small job (the first runnable t2v model, fast, 2 s) so the models are loaded
         before the first real job (WARMUP=true). Returns its result; a failure is logged."""
-        registry = self.templates or self.all_templates
-        models = [s[0] for t in registry.templates for s in t.serves if s[0].endswith("-t2v")]
-        if not models:
+        served = [(m, q) for m, q in self.served if self.families.family_of(m).models[m] == "t2v"]
+        if not served:
             return {}
         t0 = time.monotonic()
-        job = {"model": sorted(models)[0], "prompt": "warm-up: a calm sea at dawn", "duration": 2, "seed": 0}
+        model, quality = served[0]
+        job = {"model": model, "quality": quality, "prompt": "warm-up: a calm sea at dawn", "duration": 2, "seed": 0}
         result = asyncio.run(self({"id": "warmup", "input": job}))
         if "error" in result:
             log.warning("warm-up job failed: %s", result.get("message"))

@@ -9,6 +9,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import struct
 import subprocess
@@ -166,8 +167,7 @@ def test_generate_names_the_models_the_comfyui_can_run(comfy, tmp_path):
     # a workflows folder with the legacy templates only: the default ltx-2-t2v is not served
     folder = tmp_path / "workflows"
     folder.mkdir()
-    for path in (PROJECT_ROOT / "workflows").glob("ltxv_*.json"):
-        (folder / path.name).write_bytes(path.read_bytes())
+    shutil.copytree(PROJECT_ROOT / "workflows" / "ltxv", folder / "ltxv")
     done = subprocess.run(
         [*CLI, "generate", "--prompt", "a paper boat", "--comfy-url", comfy.url, "--duration", "2"],
         cwd=PROJECT_ROOT, env=_env(comfy, WORKFLOWS_DIR=str(folder)), capture_output=True, text=True,
@@ -181,7 +181,7 @@ def test_generate_names_the_models_the_comfyui_can_run(comfy, tmp_path):
             [*CLI, "generate", "--prompt", "a paper boat", "--comfy-url", comfy.url],
             cwd=PROJECT_ROOT, env=_env(comfy), capture_output=True, text=True, timeout=120,
         )
-        assert done.returncode == 1 and "no LTX-2 nodes" in done.stderr, done.stderr
+        assert done.returncode == 1 and "lacks nodes LTX-2 (19B)'s workflows need" in done.stderr, done.stderr
 
 
 def test_generate_without_comfyui_says_so(tmp_path):

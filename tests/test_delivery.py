@@ -17,7 +17,7 @@ from PIL import Image
 from standardwebhooks import Webhook
 
 from ltx_worker.config import load_settings
-from ltx_worker.contract.job import parse_job_input
+from ltx_worker.delivery.result import deliver_files, job_cost
 from ltx_worker.handler import JobHandler
 
 from standins import WebhookReceiver
@@ -159,8 +159,7 @@ def test_inline_base64_over_the_cap_is_left_out_with_a_warning(stored, job_handl
     video = tmp_path / "copy.mp4"
     shutil.copy(result["video_path"], video)
     tight = JobHandler(load_settings(comfy_port=comfy.port, output_dir=tmp_path, inline_max_bytes=1))
-    spec = parse_job_input(t2v(comfy, return_base64=True))
-    out = tight._deliver_files(video, tmp_path / "copy.jpg", "copy", spec)
+    out = deliver_files(tight.storage, video, tmp_path / "copy.jpg", "copy", True, tight.settings.inline_max_bytes)
     assert "video_base64" not in out and "INLINE_MAX_BYTES" in out["warnings"][0]
 
 
@@ -180,4 +179,5 @@ def test_the_result_carries_gpu_seconds_and_the_cost_when_priced(stored, comfy, 
     cost = stored["result"]["cost"]
     assert cost["gpu_seconds"] == stored["result"]["timings"]["total_s"] and cost["usd"] is None
     priced = JobHandler(load_settings(comfy_port=comfy.port, output_dir=tmp_path, gpu_price_per_hour=3.6))
-    assert priced._cost(10.0) == {"gpu_seconds": 10.0, "price_per_gpu_hour": 3.6, "usd": 0.01}
+    assert job_cost(10.0, priced.settings.gpu_price_per_hour) == {
+        "gpu_seconds": 10.0, "price_per_gpu_hour": 3.6, "usd": 0.01}
