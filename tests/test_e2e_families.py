@@ -9,6 +9,8 @@ the enhanced prompt is read back from the prompt's history.
 from __future__ import annotations
 
 import pytest
+
+from ltx_worker.contract.output import JobOutput
 from test_e2e import PROMPT, image_input
 
 from support import run_job
@@ -46,6 +48,7 @@ def test_family_job_makes_the_requested_video(comfy, job_handler, model, quality
         spec["image_urls"] = image_input()
     out = run_job(job_handler, spec, job_id=f"{model}-{quality}-{'enh' if enhance else 'plain'}")
     assert "error" not in out, out
+    JobOutput.model_validate(out)  # the result is what `ltx-worker schema` says it is
     facts = out["video"]
     assert (facts["width"], facts["height"]) == (704, 704)  # 720p 1:1 (small: a CPU renders it)
     assert facts["frames"] == 49 and facts["fps"] == 24

@@ -10,21 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..delivery.outputs import VideoFacts  # the measured facts (a dataclass pydantic reads as is)
 from ..errors import ErrorCode
-
-
-class VideoFacts(BaseModel):
-    """What was measured from the MP4 (PyAV), never copied from the request."""
-
-    width: int
-    height: int
-    fps: float
-    frames: int
-    duration_s: float
-    has_audio: bool
-    bytes: int
-    sha256: str
-    content_type: str
 
 
 class Settings(BaseModel):
