@@ -9,9 +9,9 @@ the enhanced prompt is read back from the prompt's history.
 from __future__ import annotations
 
 import pytest
+from test_e2e import PROMPT, image_input
 
 from ltx_worker.contract.output import JobOutput
-from test_e2e import PROMPT, image_input
 
 from support import run_job
 
