@@ -71,6 +71,8 @@ class WorkerError(Exception):
         message: what went wrong and what to do, for a backend developer.
         retryable: whether the same job may succeed on a retry; defaults to `RETRYABLE[code]`.
         details: small JSON-safe facts (field names, node ids, file names), never secrets or paths.
+        refresh_worker: the worker is suspect after this failure (e.g. ComfyUI did not answer its
+            interrupt): the handler's result asks RunPod to replace it, whatever the code.
 
     The message is passed through `scrub`, so a path, signed URL or token that slips into it
     from an underlying exception does not reach the job result.
@@ -83,6 +85,7 @@ class WorkerError(Exception):
         *,
         retryable: bool | None = None,
         details: dict | None = None,
+        refresh_worker: bool = False,
     ) -> None:
         message = scrub(message)
         super().__init__(message)
@@ -90,6 +93,7 @@ class WorkerError(Exception):
         self.message = message
         self.retryable = RETRYABLE[self.code] if retryable is None else retryable
         self.details = details or {}
+        self.refresh_worker = refresh_worker
 
     def to_output(self) -> dict:
         """The job result RunPod marks FAILED: ``{"error": str, "error_code", "retryable", ...}``.

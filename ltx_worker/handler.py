@@ -246,7 +246,7 @@ class JobHandler:
                 log.exception("job %s: unexpected error", job.get("id"))
                 err = WorkerError(ErrorCode.INTERNAL, "unexpected worker error; see the worker log")
             result = err.to_output()
-            if err.code in _SUSPECT:
+            if err.code in _SUSPECT or err.refresh_worker:
                 result["refresh_worker"] = True
         await asyncio.to_thread(self._cleanup, tag, run.prompt_id)
         if webhook_url and self.webhooks is not None:
@@ -308,6 +308,7 @@ class JobHandler:
         t0 = time.monotonic()
         spec = parse_job_input(job.get("input"), self.families)
         deadline_s = min(self.settings.job_deadline_s, spec.deadline_s or self.settings.job_deadline_s)
+        run.deadline = deadline = t0 + deadline_s  # every ComfyUI call of the job ends by then
         template = self._template_for(spec)
         self._check_job_models(spec)
         seed = pick_seed(spec)
@@ -315,14 +316,14 @@ class JobHandler:
         image_name = None
         if spec.image_urls:
             tracker.stage_started("inputs")
-            image_name = await asyncio.to_thread(self._upload_start_image, spec.image_urls[0], tag)
+            image_name = await asyncio.to_thread(self._upload_start_image, spec.image_urls[0], tag, deadline)
         t_inputs = time.monotonic()
 
         compiled = compile_job(template, spec, seed, image_name, tag)
-        if not await asyncio.to_thread(self.client.is_ready):
+        if not await asyncio.to_thread(self.client.is_ready, deadline=deadline):
             # ComfyUI is restarting (its supervisor brings it back): wait a bounded time for it.
             log.warning("ComfyUI is not answering; waiting up to %.0f s", self.settings.comfy_recover_timeout_s)
-            await asyncio.to_thread(self.client.wait_ready, self.settings.comfy_recover_timeout_s)
+            await asyncio.to_thread(self.client.wait_ready, self.settings.comfy_recover_timeout_s, deadline=deadline)
         tracker.set_graph(compiled.graph)
         tracker.stage_started("queued")
         prompt_id, entry = await asyncio.to_thread(
@@ -336,7 +337,7 @@ class JobHandler:
         if compiled.enhanced_prompt_id is not None:
             prompt_used = self.client.output_text(entry, compiled.enhanced_prompt_id) or spec.prompt
         out_dir = Path(self.settings.output_dir)
-        video_path = await asyncio.to_thread(self.client.download, files[0], out_dir / f"{tag}.mp4")
+        video_path = await asyncio.to_thread(self.client.download, files[0], out_dir / f"{tag}.mp4", deadline=deadline)
         t_generated = time.monotonic()
 
         tracker.stage_started("upload")
@@ -353,11 +354,11 @@ class JobHandler:
             job_cost(t_done - t0, self.settings.gpu_price_per_hour), prompt_id, spec.external_id,
         )
 
-    def _upload_start_image(self, source: str, tag: str) -> str:
+    def _upload_start_image(self, source: str, tag: str, deadline: float | None = None) -> str:
         raw = fetch_image_bytes(
             source, max_bytes=self.settings.max_image_bytes, timeout_s=self.settings.image_fetch_timeout_s
         )
         png, _ = prepare_image(
             raw, max_bytes=self.settings.max_image_bytes, max_pixels=self.settings.max_image_pixels
         )
-        return self.client.upload_image(png, f"ltxw-{tag}-start.png")
+        return self.client.upload_image(png, f"ltxw-{tag}-start.png", deadline=deadline)

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from .comfy.client import Progress
+from .comfy.types import Progress
 from .graph import title_of
 
 #: Stage -> (percent at its start, percent at its end).

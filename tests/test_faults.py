@@ -76,11 +76,17 @@ def supervised_comfy(comfy, tmp_path):
     client = ComfyClient(f"http://127.0.0.1:{port}")
     client.wait_ready(120)
     yield {"port": port, "pidfile": pidfile, "client": client, "supervisor": sup, "dir": tmp_path}
+    comfy_pid = int(pidfile.read_text())
+    t0 = time.monotonic()
     sup.send_signal(signal.SIGTERM)
     try:
         sup.wait(20)
     except subprocess.TimeoutExpired:
         sup.kill()
+    # SIGTERM stops ComfyUI at once (it used to take 10 s and end in SIGKILL: issue 13)
+    assert time.monotonic() - t0 < 5, f"the supervisor took {time.monotonic() - t0:.1f} s to stop"
+    assert "exit -15" in (tmp_path / "supervisor.log").read_text()
+    assert not os.path.exists(f"/proc/{comfy_pid}"), "ComfyUI outlived its supervisor"  # reaped by it
 
 
 @pytest.mark.timeout(300)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ltx_worker.comfy.client import Progress
+from ltx_worker.comfy.types import Progress
 from ltx_worker.config import PROJECT_ROOT
 from ltx_worker.progress import ProgressTracker, stage_of
 

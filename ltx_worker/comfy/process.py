@@ -4,10 +4,17 @@ the same in bash for production).
 
 from __future__ import annotations
 
+import ctypes
+import os
 import re
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+#: Linux prctl(2) option: the signal a process gets when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
 
 #: ComfyUI's model folders LTX-2 and LTX-Video use (SPEC.md, "Models and deployment").
 MODEL_FOLDERS = (
@@ -43,6 +50,31 @@ def write_extra_model_paths(path: Path, models_dir: Path, custom_nodes_dirs: lis
         lines += [f"    {Path(d).resolve()}" for d in custom_nodes_dirs]
     Path(path).write_text("\n".join(lines) + "\n")
     return Path(path)
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> Callable[[], None]:
+    """A ``preexec_fn`` for `subprocess.Popen` that has the child get `sig` when its parent dies
+    (Linux ``prctl(PR_SET_PDEATHSIG)``).
+
+    The supervisor starts ComfyUI with it, so ComfyUI never outlives a supervisor that was
+    killed. Call it in the parent (it notes the parent's pid); the returned function runs in the
+    child between fork and exec. The death signal fires when the *thread* that forked the child
+    ends, so start the child from a thread that lives as long as the child should. A parent that
+    died before the prctl call is noticed (the child was re-parented already): the child then
+    gets `sig` at once. Where prctl is missing (not Linux) the function does nothing.
+    """
+    parent = os.getpid()
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here, not in the forked child
+    except (OSError, AttributeError):
+        return lambda: None
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), sig)
+
+    return preexec
 
 
 def start_comfyui(
