@@ -171,7 +171,7 @@ class Settings(BaseSettings):
         from .models.manifest import parse_profiles, profile_names
 
         names = parse_profiles([value])  # ValueError naming the unknown ones and the choices
-        return ",".join(p for p in profile_names() if p in names)
+        return ",".join(p for p in dict.fromkeys(profile_names()) if p in names)
 
     @model_validator(mode="after")
     def _storage_settings_agree(self) -> Settings:
@@ -215,12 +215,12 @@ class Settings(BaseSettings):
 
 #: AWS S3 regional endpoint hosts (``s3.eu-west-1.amazonaws.com``, ``s3-eu-west-1...``,
 #: ``s3.dualstack.eu-west-1...``, ``bucket.s3.eu-west-1...``, China ``.amazonaws.com.cn``).
-_AWS_HOST = re.compile(r"(?:^|\.)s3(?:[.-]dualstack)?[.-](?P<region>[a-z]{2}(?:-[a-z]+)+-\d+)"
+_AWS_HOST = re.compile(r"(?:^|\.)s3(?:[.-]dualstack)?[.-](?P<region>[a-z]{2,5}(?:-[a-z]+)+-\d+)"
                        r"\.amazonaws\.com(?:\.cn)?$")
 #: OCI's S3 compatibility host: ``<namespace>.compat.objectstorage.<region>.oraclecloud.com``.
 _OCI_HOST = re.compile(r"\.compat\.objectstorage\.(?P<region>[a-z0-9-]+)\.oraclecloud\.com$")
-#: What an AWS region looks like (us-east-1, eu-central-2, us-gov-west-1, ap-southeast-5...).
-_AWS_REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
+#: What an AWS region looks like (us-east-1, eu-central-2, us-gov-west-1, eusc-de-east-1...).
+_AWS_REGION = re.compile(r"^[a-z]{2,5}(?:-[a-z]+)+-\d+$")
 
 
 def _endpoint_host(endpoint_url: str | None) -> str:

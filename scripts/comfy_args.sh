@@ -12,7 +12,8 @@
 # Node pack: the repository's custom_nodes/ (custom_nodes/ltx_worker_nodes) is added as a custom
 # node folder unless $COMFYUI_DIR/custom_nodes/ltx_worker_nodes exists (the image links it there).
 # Generated yaml files go to a fresh folder under ${TMPDIR:-/tmp}; none is written in the image's
-# default case. Environment: COMFYUI_DIR (required), EXTRA_MODEL_PATHS, RUNPOD_VOLUME_MODELS.
+# default case. Environment: COMFYUI_DIR (required), EXTRA_MODEL_PATHS, RUNPOD_VOLUME_MODELS,
+# MODELS_FETCH_PROFILES and MODELS_FETCH_DIR (the folder is made when models are fetched into it).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +29,14 @@ gen_file() {  # gen_file NAME: sets $config to NAME in this run's private folder
   config="$gen_dir/$1"
 }
 yaml_quote() { local s="${1//\\/\\\\}"; printf '"%s"' "${s//\"/\\\"}"; }
+
+# Models fetched at start (MODELS_FETCH_PROFILES, ltx_worker/models/prefetch.py) land in the
+# volume's models folder after ComfyUI has started: make the folder now, so that ComfyUI searches
+# it from this first start on.
+if [ -n "${MODELS_FETCH_PROFILES:-}" ] && [ "${MODELS_FETCH_DIR:-$default_volume}" = "$volume" ] \
+    && [ ! -d "$volume" ] && [ -d "$(dirname "$volume")" ]; then
+  mkdir -p "$volume" 2>/dev/null || log "warning: cannot create $volume for MODELS_FETCH_PROFILES"
+fi
 
 # Model folders.
 if [ -n "${EXTRA_MODEL_PATHS:-}" ]; then

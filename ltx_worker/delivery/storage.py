@@ -4,7 +4,11 @@ SPEC.md "Job output" and the delivery issue: the MP4 and its poster are uploaded
 carry the job id (``<BUCKET_KEY_PREFIX><job id>.mp4`` / ``.jpg``) with the right Content-Type;
 large files go up in parts (boto3's managed transfer); the URL returned is public
 (``BUCKET_PUBLIC_BASE_URL/<key>``) or presigned (``BUCKET_PRESIGN_EXPIRY_S``). R2, S3, GCS
-interop and OCI work through the endpoint URL, region ("auto" for R2) and path-style option.
+interop and OCI work through the endpoint URL, region and path-style option. The settings are
+checked as a whole when they are loaded (``config.storage_problems``: credentials, endpoint,
+region), and ``settings.bucket_region`` is already resolved there: unset, it is AWS_REGION /
+AWS_DEFAULT_REGION / us-east-1 for AWS S3 (no endpoint), the region in an AWS or OCI endpoint's
+host, else "auto" (R2, GCS); so a client built here never asks for ``s3.auto.amazonaws.com``.
 
 Retries are botocore's own ("standard" mode: connection errors, throttling and 5xx answers,
 with backoff, ``BUCKET_MAX_ATTEMPTS`` attempts); when they are spent the upload fails with
@@ -56,6 +60,23 @@ class LocalStorage:
         return StoredFile(key=None, url=None, path=str(path))
 
 
+def addressing_style(settings: Settings) -> str:
+    """botocore's S3 addressing style for these settings.
+
+    "path" when BUCKET_PATH_STYLE is set; "virtual" on AWS S3 (no endpoint) for a bucket name
+    without dots, so presigned URLs name the bucket's region
+    (``<bucket>.s3.<region>.amazonaws.com``: botocore's "auto" presigns on the global
+    ``<bucket>.s3.amazonaws.com``, which regions opened since 2019 refuse); else "auto"
+    (botocore picks; path style on custom endpoints and for dotted names, whose virtual host
+    would not match AWS's TLS certificate).
+    """
+    if settings.bucket_path_style:
+        return "path"
+    if not settings.bucket_endpoint_url and "." not in (settings.bucket_name or ""):
+        return "virtual"
+    return "auto"
+
+
 class S3Storage:
     """An S3-compatible bucket reached with boto3.
 
@@ -71,9 +92,9 @@ class S3Storage:
         self.settings = settings
         self.bucket = settings.bucket_name
         config = Config(
-            region_name=settings.bucket_region,
+            region_name=settings.bucket_region,  # resolved by load_settings, never None
             signature_version="s3v4",
-            s3={"addressing_style": "path" if settings.bucket_path_style else "auto"},
+            s3={"addressing_style": addressing_style(settings)},
             retries={"mode": "standard", "total_max_attempts": settings.bucket_max_attempts},
             connect_timeout=5,
             read_timeout=60,
@@ -87,6 +108,8 @@ class S3Storage:
             aws_secret_access_key=secret.get_secret_value() if secret else None,
             config=config,
         )
+        log.info("storage: bucket %r at %s, region %s", self.bucket, self.client.meta.endpoint_url,
+                 settings.bucket_region)
         mib = 1024 * 1024
         self.transfer = TransferConfig(
             multipart_threshold=settings.bucket_multipart_threshold_mb * mib,

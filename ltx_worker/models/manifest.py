@@ -42,7 +42,9 @@ def profile_names(workflows_dir: Path | None = None) -> tuple[str, ...]:
 
     names: list[str] = []
     for family in FamilyRegistry.load(workflows_dir or PROJECT_ROOT / "workflows").families:
-        names += [p for group in family.profiles.values() for p in group if p not in names]
+        for profile in (p for group in family.profiles.values() for p in group):
+            if profile not in names:
+                names.append(profile)
     return (*names, *EXTRA_PROFILES)
 _SOURCE = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)@(?P<rev>[\w.-]+):(?P<path>[\w./-]+)$")
 _HASH_CHUNK = 8 * 1024 * 1024
