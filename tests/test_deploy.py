@@ -6,12 +6,14 @@ Everything here is static or runs small scripts; no Docker engine, GPU or ComfyU
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +23,9 @@ import yaml
 from ltx_worker.comfy.process import MODEL_FOLDERS
 from ltx_worker.config import PROJECT_ROOT, Settings, load_settings
 from ltx_worker.contract.job import parse_job_input
-from ltx_worker.models.manifest import profile_names
+from ltx_worker.models.manifest import load_models_txt, profile_names
+
+from hub_standin import COMMIT, HubStandIn
 
 VENV_BIN = Path(sys.executable).parent
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
@@ -182,15 +186,19 @@ def test_shell_scripts_are_executable(script: Path):
 
 # -- Dockerfile ----------------------------------------------------------------------------------
 
-def test_base_image_is_cuda_13_runtime_on_ubuntu_24_04(dockerfile):
+def test_base_image_is_the_cuda_13_base_flavour_on_ubuntu_24_04(dockerfile):
+    """The torch wheels bring cuDNN, cuBLAS and the other CUDA libraries (nvidia-* wheels): the
+    runtime and cudnn flavours of the CUDA image would only hold a second copy of them."""
     glob, stages = dockerfile
+    args = arg_defaults(glob)
     first = stages[0].base
-    image = arg_defaults(glob).get(first.strip("${}"), first)
-    assert re.fullmatch(r"nvidia/cuda:13\.0\.\d+-cudnn-runtime-ubuntu24\.04", image), image
+    image = args.get(first.strip("${}"), first)
+    assert re.fullmatch(r"nvidia/cuda:13\.0\.\d+-base-ubuntu24\.04", image), image
+    assert args["PYTHON_VERSION"] == "3.12", "Ubuntu 24.04's Python"
     by_name = {s.name for s in stages}
     assert all(s.base in by_name for s in stages[1:]), "every later stage builds on the first"
     runs = " ".join(i.args for i in all_instructions(dockerfile) if i.keyword == "RUN")
-    assert "python3.12" in runs and "python3.12 -m venv /opt/venv" in runs
+    assert '"python${PYTHON_VERSION}" -m venv /opt/venv' in runs
 
 
 def test_pins_come_from_pins_env(dockerfile):
@@ -222,19 +230,23 @@ def test_final_stage_has_no_build_tools(dockerfile):
     _, stages = dockerfile
     final = stages[-1]
     chain = lineage(stages, final)
-    assert "builder" not in {s.name for s in chain}, "the final stage must not build FROM builder"
+    assert not {"builder", "comfyui-src"} & {s.name for s in chain}, "the final stage builds FROM base"
     for stage in chain:
         for run in stage.all("RUN"):
             assert not apt_packages(run) & BUILD_TOOLS, f"{stage.name} installs build tools: {run}"
             assert not re.search(r"(^|[\s;&|])git\s", run), f"{stage.name} runs git: {run[:80]}"
-    builder = next(s for s in stages if s.name == "builder")
-    assert {"git", "build-essential"} <= set().union(*map(apt_packages, builder.all("RUN")))
+    by_name = {s.name: s for s in stages}
+    assert "build-essential" in set().union(*map(apt_packages, by_name["builder"].all("RUN")))
+    assert "git" in set().union(*map(apt_packages, by_name["comfyui-src"].all("RUN")))
     copies = [c.split() for c in final.all("COPY") if c.startswith("--from=")]
-    assert {(c[0], c[1]) for c in copies} == {
+    assert {(c[0], c[1]) for c in copies if c[0] != "--from=models"} == {
         ("--from=builder", "/opt/venv"),
         ("--from=builder", "/comfyui"),
-        ("--from=models", "/models/"),
     }
+    # The ComfyUI tree: the comfyui-src stage (a clone of the pin), or the named build context of
+    # that name that replaces it (scripts/container_test.sh: the pinned source archive).
+    assert [c.split()[:2] for c in by_name["builder"].all("COPY") if c.startswith("--from=")] == [
+        ["--from=comfyui-src", "/comfyui"]]
 
 
 def test_cmd_runs_the_entrypoint_from_the_worker_folder(dockerfile):
@@ -273,16 +285,149 @@ def test_hf_token_is_only_a_build_secret(dockerfile):
     assert stages[-1].name != "models"
 
 
-def test_models_of_the_profile_are_downloaded_and_verified(dockerfile):
+#: What the models stage copies besides models.txt: the downloader and nothing else of the worker.
+DOWNLOADER_FILES = ("ltx_worker/__init__.py", "ltx_worker/models/__init__.py",
+                    "ltx_worker/models/manifest.py", "ltx_worker/models/download.py")
+
+
+def stage_named(stages: list[Stage], name: str) -> Stage:
+    """The stage called `name`."""
+    return next(s for s in stages if s.name == name)
+
+
+def context_sources(stage: Stage) -> list[str]:
+    """The build-context paths a stage's COPY instructions take."""
+    return [w for c in stage.all("COPY") if not c.startswith("--from=") for w in c.split()[:-1]]
+
+
+def models_program(stages: list[Stage]) -> str:
+    """The Python program of the models stage's download RUN."""
+    run = next(r for r in stage_named(stages, "models").all("RUN") if "download_all" in r)
+    found = re.search(r"""python -c '([^']*)' "\$MODEL_PROFILE" /cache/models /slots$""", run)
+    assert found, "the download RUN ends: python -c '<program>' \"$MODEL_PROFILE\" /cache/models /slots"
+    return found.group(1)
+
+
+def test_models_stage_copies_only_the_list_and_the_downloader(dockerfile):
+    """A code or dependency change never redoes the model layers: the stage builds FROM base and
+    takes models.txt and the downloader's own files, nothing else."""
     _, stages = dockerfile
-    models = next(s for s in stages if s.name == "models")
+    models = stage_named(stages, "models")
+    assert models.base == "base"
+    assert sorted(context_sources(models)) == sorted(["models.txt", *DOWNLOADER_FILES])
+    assert not [c for c in models.all("COPY") if c.startswith("--from=")]
+    # Its one dependency, with the worker's own requirement (pyproject.toml).
+    deps = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    hub_req = next(d for d in deps if re.match(r"huggingface[_-]hub\b", d))
+    assert any(f'pip install "{hub_req}"' in r for r in models.all("RUN"))
     profile = arg_defaults(models.instructions)["MODEL_PROFILE"]
     assert profile == "none" or set(profile.split(",")) <= set(profile_names())
-    run = next(r for r in models.all("RUN") if "hf_token" in r)
-    download = run.index("ltx-worker models download --profile \"$MODEL_PROFILE\"")
-    verify = run.index("ltx-worker models verify --profile \"$MODEL_PROFILE\" --models-dir /models")
-    assert download < verify
-    assert '"$MODEL_PROFILE" != none' in run
+
+
+def downloader_copy(dest: Path) -> Path:
+    """The models stage's /fetch: the downloader files and nothing more of the worker."""
+    for rel in DOWNLOADER_FILES:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(PROJECT_ROOT / rel, dest / rel)
+    return dest
+
+
+def test_the_downloader_imports_nothing_else_of_the_worker(tmp_path: Path):
+    work = downloader_copy(tmp_path / "fetch")
+    code = ("import json, sys\nimport ltx_worker.models.download, ltx_worker.models.manifest\n"
+            "print(json.dumps({m: getattr(sys.modules[m], '__file__', '') for m in sys.modules"
+            " if m.split('.')[0] == 'ltx_worker'}))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    modules = json.loads(out.stdout.splitlines()[-1])
+    assert set(modules) == {"ltx_worker", "ltx_worker.models", "ltx_worker.models.download",
+                            "ltx_worker.models.manifest"}, modules
+    assert all(f.startswith(str(work)) for f in modules.values()), modules
+
+
+@pytest.fixture
+def hub_server():
+    """tests/hub_standin.py on loopback."""
+    server = HubStandIn().start()
+    yield server
+    server.stop()
+
+
+def test_models_stage_program_bakes_the_profile_one_folder_per_file(dockerfile, tmp_path: Path,
+                                                                     hub_server):
+    """The download RUN's program, run as the build runs it (the copied downloader, a models.txt)
+    against a Hub stand-in: the profile's files land in /slots/<file>/<folder>/<file>, every other
+    models.txt file gets an empty folder, the cache spares a second download, and an unknown
+    profile or a wrong pin fails."""
+    _, stages = dockerfile
+    program = models_program(stages)
+    work = downloader_copy(tmp_path / "fetch")
+    data = {"a": b"A" * 3000, "b": b"B" * 2000, "c": b"C" * 1000}
+    hub_server.add("org/a", "a.safetensors", data["a"])
+    hub_server.add("org/b", "split/b.safetensors", data["b"])
+    hub_server.add("org/c", "c.safetensors", data["c"])
+
+    def line(dest: str, src: str, blob: bytes, profiles: str) -> str:
+        return f"{dest}  {src}  {len(blob)}  {hashlib.sha256(blob).hexdigest()}  {profiles}"
+
+    (work / "models.txt").write_text("\n".join([
+        "# a test list",
+        line("checkpoints/a.safetensors", f"org/a@{COMMIT}:a.safetensors", data["a"], "fast"),
+        line("text_encoders/b.safetensors", f"org/b@{COMMIT}:split/b.safetensors", data["b"], "fast,pro"),
+        "loras/c.safetensors  org/c@main:c.safetensors  -  -  pro",
+    ]) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(HF_ENDPOINT=hub_server.url, HF_HOME=str(tmp_path / "hf-home"),
+               HF_HUB_DISABLE_TELEMETRY="1", NO_PROXY="*")
+    cache = tmp_path / "cache"
+
+    def bake(profile: str) -> tuple[subprocess.CompletedProcess, Path]:
+        slots = tmp_path / f"slots-{profile}-{len(list(tmp_path.glob('slots-*')))}"
+        done = subprocess.run([sys.executable, "-c", program, profile, str(cache), str(slots)],
+                              cwd=work, env=env, capture_output=True, text=True, timeout=120,
+                              check=False)
+        return done, slots
+
+    def files(slots: Path) -> dict[str, bytes]:
+        return {p.relative_to(slots).as_posix(): p.read_bytes() for p in slots.rglob("*") if p.is_file()}
+
+    done, slots = bake("fast")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert files(slots) == {"a.safetensors/checkpoints/a.safetensors": data["a"],
+                            "b.safetensors/text_encoders/b.safetensors": data["b"]}
+    assert sorted(p.name for p in slots.iterdir()) == ["a.safetensors", "b.safetensors", "c.safetensors"]
+    assert "OK" in done.stdout and "(baked)" in done.stdout
+
+    gets = len(hub_server.seen("GET", "/cdn/"))
+    done, slots = bake("fast")
+    assert done.returncode == 0 and len(hub_server.seen("GET", "/cdn/")) == gets, "the cache serves it"
+
+    done, slots = bake("none")
+    assert done.returncode == 0, done.stderr
+    assert files(slots) == {} and len(list(slots.iterdir())) == 3
+
+    done, _ = bake("fast,turbo")
+    assert done.returncode != 0 and "turbo" in done.stderr
+
+    hub_server.add("org/a", "a.safetensors", b"X" * 3000)  # the Hub now serves other bytes
+    for leftover in cache.rglob("a.safetensors"):
+        leftover.unlink()
+    done, _ = bake("fast")
+    assert done.returncode != 0 and "checkpoints/a.safetensors" in done.stdout + done.stderr
+
+
+def test_final_stage_copies_each_model_file_as_its_own_layer(dockerfile):
+    """One COPY (one layer) per models.txt file, in its order, from the file's own folder of the
+    models stage, before anything else of the final stage: registries cap a layer's size and hosts
+    pull layers in parallel; nothing but the base changes under the model layers."""
+    _, stages = dockerfile
+    final = stages[-1]
+    entries = load_models_txt(PROJECT_ROOT / "models.txt")
+    model_copies = [c for c in final.all("COPY") if c.startswith("--from=models")]
+    assert model_copies == [f"--from=models /slots/{e.filename}/ /comfyui/models/" for e in entries]
+    first = final.instructions[:len(entries)]
+    assert [i.keyword for i in first] == ["COPY"] * len(entries), "the model layers come first"
 
 
 # -- build context -------------------------------------------------------------------------------
@@ -352,6 +497,7 @@ def test_volume_yaml_covers_every_model_folder():
         assert folder == name, f"{name}: the volume folder is named as ComfyUI's models/ folder"
     assert {"checkpoints", "loras", "latent_upscale_models", "text_encoders", "diffusion_models",
             "vae"} <= set(MODEL_FOLDERS)
+    assert {"clip", "unet"} <= set(section), "ComfyUI's older folder names are searched too"
 
 
 def run_comfy_args(tmp_path: Path, comfyui_dir: Path, **env: str) -> list[str]:
@@ -453,6 +599,7 @@ def test_comfyui_reads_the_volume_and_node_pack_yaml(tmp_path: Path, fake_tree: 
     for folder in MODEL_FOLDERS:
         assert f"/runpod-volume/models/{folder}" in paths[folder], folder
         assert str(volume / folder) in paths[folder], folder
+    assert "/runpod-volume/models/unet" in paths["diffusion_models"]  # ComfyUI maps unet to it
     assert str(PROJECT_ROOT / "custom_nodes") in paths["custom_nodes"]
 
 
@@ -483,9 +630,11 @@ def test_hub_json_has_the_keys_runpod_expects(hub: dict):
     pools = config["gpuIds"].split(",")
     assert pools and all(re.fullmatch(r"-?[A-Z0-9_ ]+[A-Z0-9]", p, re.IGNORECASE) for p in pools)
     assert not {"ADA_24", "AMPERE_24", "AMPERE_16"} & set(pools), "24 GB cards cannot run LTX-2"
-    # The image is built on CUDA 13.0: hosts with older drivers cannot start it.
+    # The image is built on CUDA 13.0: hosts with older drivers cannot start it, and hosts with
+    # newer ones can (allowing 13.0 alone would exclude them).
     for version in config["allowedCudaVersions"]:
         assert tuple(map(int, version.split("."))) >= (13, 0), version
+    assert {"13.0", "13.1"} <= set(config["allowedCudaVersions"])
 
 
 def test_hub_env_inputs_are_well_formed_worker_settings(hub: dict):
@@ -514,8 +663,13 @@ def test_hub_env_inputs_are_well_formed_worker_settings(hub: dict):
             defaults[entry["key"]] = spec["trueValue" if spec["default"] else "falseValue"]
         else:
             defaults[entry["key"]] = spec["default"]
+    # RunPod's default execution timeout is 600 s and ends a job without a word: the worker's
+    # own deadline must fire first, unless the preset says to raise that timeout.
+    assert defaults["JOB_DEADLINE_S"] <= 540
     for preset in hub["config"].get("presets", []):
         assert preset["name"] and set(preset["defaults"]) <= set(keys)
+        if preset["defaults"].get("JOB_DEADLINE_S", 0) > 540:
+            assert "execution timeout" in preset["name"], preset["name"]
         values = {**defaults, **preset["defaults"]}
         # An empty form field means "unset" (RunPod passes it as an empty string).
         load_settings(**{k.lower(): v for k, v in values.items()
