@@ -23,6 +23,8 @@ CASES = [
     ("ltx-2.5-t2v", "fast", False),
     ("ltx-2.5-i2v", "fast", False),
     ("ltx-2.3-t2v", "fast", True),
+    ("ltx-2.3-i2v", "fast", True),
+    ("ltx-2.3-t2v", "pro", True),
     ("ltx-2.3-i2v", "pro", True),
     ("ltx-2.5-t2v", "fast", True),
     ("ltx-2.5-i2v", "fast", True),

@@ -35,8 +35,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
 
-#: Dense token ids of the tiny tokenizer (and rows of each model's embedding table).
-VOCAB_SIZE: int = 512
+#: Dense token ids of the tiny tokenizer (and rows of each model's embedding table). Large
+#: enough for the BPE to learn whole words of the enhancer's system prompts (see
+#: :func:`tokenizer_json`).
+VOCAB_SIZE: int = 2048
 
 #: Media placeholders ComfyUI's Gemma 4 tokenizer replaces by embeddings (fixed ids).
 MEDIA_TOKENS: dict[str, int] = {"<|image|>": 258880, "<|audio|>": 258881, "<|video|>": 258884}
@@ -143,10 +145,15 @@ _CLIP_LIMITS = {"input_max": float("inf"), "input_min": float("-inf"),
 def tokenizer_json() -> bytes:
     """The tiny Gemma 4 tokenizer as ``tokenizers`` JSON (UTF-8 bytes).
 
-    Byte-level BPE trained on ltx2's prompt corpus, padded with ``<unused_N>`` entries to exactly
-    :data:`VOCAB_SIZE` dense ids, special tokens at :data:`SPECIAL_TOKENS`, and the media
-    placeholders of :data:`MEDIA_TOKENS` at their fixed sparse ids. Deterministic. Requires the
-    ``tokenizers`` package (a ComfyUI requirement).
+    Byte-level BPE (any text encodes, distinct texts stay distinct) trained on ltx2's prompt
+    corpus plus the prompt enhancer's system prompts of the ComfyUI tree (:func:`_system_prompts`),
+    padded with ``<unused_N>`` entries to exactly :data:`VOCAB_SIZE` dense ids, special tokens at
+    :data:`SPECIAL_TOKENS`, and the media placeholders of :data:`MEDIA_TOKENS` at their fixed
+    sparse ids. Training on the system prompts matters for speed: TextGenerateLTX2Prompt puts a
+    ~4,000-character system prompt before the user's text, which a byte-level tokenizer trained
+    on the small corpus alone splits into ~2,600 tokens; the 35-layer E2B then spends ~20 s of CPU
+    on the prefill. Trained on them it is ~800 tokens (~2 s). Deterministic for a given tree.
+    Requires the ``tokenizers`` package (a ComfyUI requirement).
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -162,7 +169,7 @@ def tokenizer_json() -> bytes:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator(list(_TOKENIZER_CORPUS), trainer=trainer)
+    tokenizer.train_from_iterator(list(_TOKENIZER_CORPUS) + _system_prompts(), trainer=trainer)
     data = json.loads(tokenizer.to_str())
     vocab: dict[str, int] = data["model"]["vocab"]
     used = set(vocab.values())
@@ -179,10 +186,37 @@ def tokenizer_json() -> bytes:
     return json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
+def _system_prompts() -> list[str]:
+    """The string constants named ``*_SYSTEM_PROMPT`` of ``comfy_extras/nodes_textgen.py`` in the
+    importable ComfyUI tree (read with ``ast``, not imported), sorted by name; [] without one."""
+    import ast
+    import importlib.util
+    import pathlib
+
+    spec = importlib.util.find_spec("comfy")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    path = pathlib.Path(list(spec.submodule_search_locations)[0]).parent / "comfy_extras" / "nodes_textgen.py"
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return []
+    prompts = {}
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id.endswith("_SYSTEM_PROMPT") and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)):
+            prompts[node.targets[0].id] = node.value.value
+    return [prompts[name] for name in sorted(prompts)]
+
+
 def gemma4_12b_state_dict(seed: int) -> dict[str, torch.Tensor]:
     """Tiny Gemma 4 12B (unified) weights, keys as ComfyUI's ``gemma4.Gemma4_12B``
     (``model.*``, ``vision_model.*``, ``multi_modal_projector.*``, ``audio_projector.*``),
     float32, without tokenizer or projection. Requires ComfyUI importable."""
+    from .ltx2 import _prepare_comfy
+
+    _prepare_comfy()
     import comfy.ops
     import comfy.text_encoders.gemma4 as g4
     import torch
@@ -198,12 +232,15 @@ def gemma4_e2b_state_dict(seed: int) -> dict[str, torch.Tensor]:
     """Tiny Gemma 4 E2B weights (``model.*``, ``vision_model.*``, ``multi_modal_projector.*``,
     ``audio_model.*``, ``audio_projector.*``) plus ``tokenizer_json``, float32. Requires
     ComfyUI importable."""
+    from .ltx2 import _prepare_comfy
+
+    _prepare_comfy()
     import comfy.ops
     import comfy.text_encoders.gemma4 as g4
     import torch
 
     config_cls = type("TinyGemma4_E2B_Config", (g4.Gemma4_E2B_Config,), dict(GEMMA4_E2B_CLASS_ATTRS))
-    variant = g4._make_variant(config_cls)
+    variant = g4._make_variant(config_cls)  # how ComfyUI makes its Gemma4_E2B class, here from the tiny config
     with torch.device("cpu"):
         module = variant(GEMMA4_E2B_FIELDS, torch.float32, "cpu", comfy.ops.disable_weight_init)
     state = _randomised_gemma(module.state_dict(), seed)

@@ -121,7 +121,7 @@ def write_tiny_ltx23(models_dir: pathlib.Path) -> list[pathlib.Path]:
 
     Both checkpoints (dev and distilled differ only in their seed), the distilled LoRA, the
     x2 upscaler, the Gemma 3 text encoder shared with LTX-2 (the same bytes ltx2 writes) and the
-    prompt enhancer's abliterated Gemma LoRA. About 13 MB, a couple of seconds on two CPU cores,
+    prompt enhancer's abliterated Gemma LoRA. About 8.5 MB, a few seconds on two CPU cores,
     byte-for-byte reproducible with the same torch, sentencepiece and safetensors. Existing files
     are overwritten. Requires a ComfyUI tree with LTX-2.3 support (0.33.0 has it) importable.
 
@@ -232,7 +232,8 @@ def fix_vocoder_buffers(state: dict, vocoder_config: dict, prefix: str) -> dict:
     n_fft, sample_rate = bwe["n_fft"], bwe["input_sampling_rate"]
     n_freqs = n_fft // 2 + 1
     window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
-    angle = 2 * torch.pi * torch.outer(torch.arange(n_freqs, dtype=torch.float64), torch.arange(n_fft, dtype=torch.float64)) / n_fft
+    freqs, times = torch.arange(n_freqs, dtype=torch.float64), torch.arange(n_fft, dtype=torch.float64)
+    angle = 2 * torch.pi * torch.outer(freqs, times) / n_fft
     forward = torch.cat([torch.cos(angle), -torch.sin(angle)]) * window
     inverse = torch.linalg.pinv(forward).T
     mel = torchaudio.functional.melscale_fbanks(n_freqs, 0.0, sample_rate / 2.0, bwe["num_mels"], sample_rate,

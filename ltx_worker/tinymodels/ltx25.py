@@ -73,9 +73,11 @@ def write_tiny_ltx25(models_dir: pathlib.Path) -> list[pathlib.Path]:
     """Write the tiny LTX-2.5 files under ``models_dir/<folder>/<file>`` (see the module table).
 
     About 10 MB, a few seconds on two CPU cores, byte-for-byte reproducible with the same torch,
-    tokenizers and safetensors. Existing files are overwritten; folders are created. Requires a
-    ComfyUI tree with LTX-2.5 support (``comfy/text_encoders/gemma4.py``; 0.33.0 has it)
-    importable, plus ``safetensors``, ``tokenizers`` and ``torchaudio`` (ComfyUI requirements).
+    tokenizers, safetensors and ComfyUI tree (the Gemma 4 tokenizer is trained on the tree's
+    enhancer system prompts, see :func:`gemma4.tokenizer_json`). Existing files are overwritten;
+    folders are created. Requires a ComfyUI tree with LTX-2.5 support
+    (``comfy/text_encoders/gemma4.py``; 0.33.0 has it) importable, plus ``safetensors``,
+    ``tokenizers`` and ``torchaudio`` (ComfyUI requirements).
 
     Returns:
         The paths written, in a fixed order.
@@ -109,7 +111,8 @@ def write_tiny_ltx25(models_dir: pathlib.Path) -> list[pathlib.Path]:
     text_encoder["tokenizer_json"] = gemma4.tokenizer_tensor()
     written.append(_save(text_encoder, models_dir / "text_encoders" / TEXT_ENCODER_FILE, {}))
 
-    written.append(_save(gemma4.gemma4_e2b_state_dict(_ENHANCER_SEED), models_dir / "text_encoders" / ENHANCER_FILE, {}))
+    enhancer = gemma4.gemma4_e2b_state_dict(_ENHANCER_SEED)
+    written.append(_save(enhancer, models_dir / "text_encoders" / ENHANCER_FILE, {}))
 
     written.append(_save(_cast(ltx2.upscaler_state_dict(_UPSCALER_SEED), bf16),
                          models_dir / "latent_upscale_models" / UPSCALER_FILE,
