@@ -157,7 +157,7 @@ def tokenizer_json() -> bytes:
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    from .ltx2 import _TOKENIZER_CORPUS
+    from .gemma3 import _TOKENIZER_CORPUS
 
     dense_specials = [SPECIAL_TOKENS.get(i, f"<unused_{i}>") for i in range(max(SPECIAL_TOKENS) + 1)]
     tokenizer = Tokenizer(models.BPE())
@@ -214,7 +214,7 @@ def gemma4_12b_state_dict(seed: int) -> dict[str, torch.Tensor]:
     """Tiny Gemma 4 12B (unified) weights, keys as ComfyUI's ``gemma4.Gemma4_12B``
     (``model.*``, ``vision_model.*``, ``multi_modal_projector.*``, ``audio_projector.*``),
     float32, without tokenizer or projection. Requires ComfyUI importable."""
-    from .ltx2 import _prepare_comfy
+    from .common import _prepare_comfy
 
     _prepare_comfy()
     import comfy.ops
@@ -232,7 +232,7 @@ def gemma4_e2b_state_dict(seed: int) -> dict[str, torch.Tensor]:
     """Tiny Gemma 4 E2B weights (``model.*``, ``vision_model.*``, ``multi_modal_projector.*``,
     ``audio_model.*``, ``audio_projector.*``) plus ``tokenizer_json``, float32. Requires
     ComfyUI importable."""
-    from .ltx2 import _prepare_comfy
+    from .common import _prepare_comfy
 
     _prepare_comfy()
     import comfy.ops
@@ -260,7 +260,7 @@ def _randomised_gemma(state: dict, seed: int) -> dict[str, torch.Tensor]:
     ClippedLinear limits open (+-inf) and every ``layer_scalar`` 1."""
     import torch
 
-    from .ltx2 import _randomised
+    from .common import _randomised
 
     out = _randomised(dict(state), seed)
     for key in out:

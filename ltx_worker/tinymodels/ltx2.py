@@ -39,11 +39,19 @@ Importing this module has no side effects and does not import ComfyUI; only
 
 from __future__ import annotations
 
-import io
 import json
 import pathlib
-import sys
 from typing import TYPE_CHECKING
+
+from .common import _prepare_comfy, _randomised, _save, lora_state_dict, lora_targets  # noqa: F401
+from .gemma3 import (  # noqa: F401 - re-exported: the test node and ltx23 read them here
+    GEMMA_HEAD_DIM,
+    GEMMA_TEXT_CONFIG,
+    GEMMA_VISION_CONFIG,
+    TOKENIZER_VOCAB_SIZE,
+    gemma_state_dict,
+    tokenizer_model,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
@@ -193,42 +201,6 @@ UPSCALER_CONFIG: dict = {
     "rational_resampler": False,
 }
 
-#: Fields of ``comfy.text_encoders.llama.Gemma3_12B_Config`` (a dataclass) for the tiny
-#: Gemma; the custom node merges them into the config dict Gemma3_12B is built from.
-#: ``vocab_size`` must exceed 106, the id ComfyUI gives ``<end_of_turn>``.
-GEMMA_TEXT_CONFIG: dict = {
-    "vocab_size": 256,
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "num_key_value_heads": 1,
-}
-
-#: ``Gemma3_12B_Config.head_dim``: a class attribute, not a dataclass field, so the
-#: node sets it on the class.
-GEMMA_HEAD_DIM: int = 16
-
-#: ``Gemma3_12B_Config.vision_config``: a class attribute (the SigLIP tower is always
-#: built, about 400M parameters at full size). 64 / 4 = 16 patches a side, which the
-#: projector pools to sqrt(mm_tokens_per_image = 256) = 16 tokens a side.
-GEMMA_VISION_CONFIG: dict = {
-    "num_channels": 3,
-    "hidden_act": "gelu_pytorch_tanh",
-    "hidden_size": 16,
-    "image_size": 64,
-    "intermediate_size": 32,
-    "model_type": "siglip_vision_model",
-    "num_attention_heads": 2,
-    "num_hidden_layers": 1,
-    "patch_size": 4,
-}
-
-#: Pieces in the embedded sentencepiece tokenizer (at most; trained with a soft
-#: limit). Ids 0..3 are pad, eos, bos, unk as in Gemma (ComfyUI pads with 0 and
-#: starts with 2).
-TOKENIZER_VOCAB_SIZE: int = 200
-
 #: LoRA ranks: the distilled LoRA and each camera LoRA.
 DISTILLED_LORA_RANK: int = 8
 CAMERA_LORA_RANK: int = 4
@@ -259,20 +231,6 @@ _CAMERA_LORA_SEED = 2400  # + index in CAMERA_MOVES
 #: The transformer checkpoint the LoRAs are shaped for (both checkpoints share shapes).
 _LORA_BASE_SEED = CHECKPOINTS["ltx-2-19b-dev-fp8.safetensors"]
 
-# A short corpus for the tokenizer: prompt-like English, so common words get pieces.
-_TOKENIZER_CORPUS = (
-    "blurry, low quality, still frame, frames, watermark, overlay, titles, has blurbox, has subtitles",
-    "A close-up of a cheerful girl puppet with curly auburn yarn hair and wide button eyes.",
-    "She holds a small red umbrella above her head while rain falls gently around her.",
-    "The camera slowly dollies in as a man in a black tuxedo stands in a red-tiled bathroom.",
-    "A young waitress in a retro diner smiles warmly; soft morning light, shallow depth of field.",
-    "Waves crash against the rocks at sunset, birds fly over the sea, wind blows through the grass.",
-    "A dog runs across a green park and jumps to catch a yellow ball, children laugh in the background.",
-    "City street at night with neon signs, cars pass by, people walk under umbrellas, 4k, cinematic.",
-    "The jib moves up to reveal mountains covered with snow; static shot; dolly left; dolly right.",
-    "Music plays softly, a woman sings, a guitar strums, footsteps echo in the empty hall.",
-    "0 1 2 3 4 5 6 7 8 9 10 20 100 1000 - + = ! ? ' \" ( ) [ ] : ; / . , <start_of_turn> user model",
-)
 
 
 def write_tiny_ltx2(models_dir: pathlib.Path) -> list[pathlib.Path]:
@@ -411,79 +369,6 @@ def checkpoint_state_dict(seed: int) -> dict[str, torch.Tensor]:
     return _randomised(out, seed)
 
 
-def gemma_state_dict(seed: int) -> dict[str, torch.Tensor]:
-    """State dict of the tiny Gemma 3 text encoder file, with ``spiece_model``.
-
-    Keys are those of ``comfy.text_encoders.llama.Gemma3_12B`` built with
-    :data:`GEMMA_TEXT_CONFIG`, :data:`GEMMA_HEAD_DIM` and :data:`GEMMA_VISION_CONFIG`
-    (``model.*``, ``multi_modal_projector.*``, ``vision_model.*``), plus
-    ``spiece_model``: the serialized tokenizer as a uint8 tensor, as in ComfyUI's own
-    Gemma files. With fewer than 48 layers ComfyUI detects the file as "Gemma 3 4B",
-    which the LTX-2 text encoder loader accepts (it builds the 12B class anyway).
-    Requires ComfyUI importable.
-    """
-    _prepare_comfy()
-    import comfy.clip_model
-    import comfy.ops
-    import comfy.text_encoders.llama as llama
-    import torch
-
-    class _TinyGemmaConfig(llama.Gemma3_12B_Config):
-        head_dim = GEMMA_HEAD_DIM
-        vision_config = GEMMA_VISION_CONFIG
-
-    config = _TinyGemmaConfig(**GEMMA_TEXT_CONFIG)
-    ops = comfy.ops.disable_weight_init
-    dtype = torch.float32
-    module = torch.nn.Module()
-    with torch.device("cpu"):
-        # The three parts of llama.Gemma3_12B, built from the tiny config object.
-        module.model = llama.Llama2_(config, device="cpu", dtype=dtype, ops=ops)
-        module.multi_modal_projector = llama.Gemma3MultiModalProjector(config, dtype, "cpu", ops)
-        module.vision_model = comfy.clip_model.CLIPVision(config.vision_config, dtype, "cpu", ops)
-    state = _randomised(dict(module.state_dict()), seed)
-    state["spiece_model"] = torch.frombuffer(bytearray(tokenizer_model()), dtype=torch.uint8).clone()
-    return state
-
-
-def tokenizer_model() -> bytes:
-    """A sentencepiece (unigram) model trained on a built-in corpus, serialized.
-
-    At most :data:`TOKENIZER_VOCAB_SIZE` trained pieces, then ``<unused_N>`` pieces (type
-    UNUSED: never produced by encoding) up to exactly ``GEMMA_TEXT_CONFIG["vocab_size"]``,
-    so every id the model can generate decodes (TextGenerateLTX2Prompt, the LTX-2.3 prompt
-    enhancer, fails with "piece id is out of range" otherwise); pad 0, eos 1, bos 2, unk 3 as
-    in Gemma. Deterministic (one thread). Requires the ``sentencepiece`` package.
-    """
-    import sentencepiece
-    from sentencepiece import sentencepiece_model_pb2
-
-    buffer = io.BytesIO()
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(_TOKENIZER_CORPUS),
-        model_writer=buffer,
-        model_type="unigram",
-        vocab_size=TOKENIZER_VOCAB_SIZE,
-        hard_vocab_limit=False,
-        character_coverage=1.0,
-        pad_id=0,
-        eos_id=1,
-        bos_id=2,
-        unk_id=3,
-        num_threads=1,
-        minloglevel=2,
-    )
-    proto = sentencepiece_model_pb2.ModelProto()
-    proto.ParseFromString(buffer.getvalue())
-    trained = len(proto.pieces)
-    for index in range(trained, GEMMA_TEXT_CONFIG["vocab_size"]):
-        piece = proto.pieces.add()
-        piece.piece = f"<unused_{index - trained}>"
-        piece.score = 0.0
-        piece.type = sentencepiece_model_pb2.ModelProto.SentencePiece.UNUSED
-    return proto.SerializeToString()
-
-
 def upscaler_state_dict(seed: int) -> dict[str, torch.Tensor]:
     """State dict of the tiny x2 spatial latent upscaler (:data:`UPSCALER_CONFIG`)."""
     _prepare_comfy()
@@ -498,112 +383,6 @@ def upscaler_state_dict(seed: int) -> dict[str, torch.Tensor]:
     return _randomised(dict(model.state_dict()), seed)
 
 
-def lora_targets(checkpoint: dict[str, torch.Tensor]) -> dict[str, tuple[int, int]]:
-    """LoRA target modules of a checkpoint state dict: name -> (out, in) features.
-
-    Every linear layer of the transformer blocks (2-D ``.weight`` under
-    ``model.diffusion_model.transformer_blocks.``), named without the ``model.``
-    prefix and ``.weight`` suffix, e.g. ``diffusion_model.transformer_blocks.0.attn1.to_q``:
-    the names ComfyUI's LoRA key map (comfy/lora.py, model_lora_keys_unet) accepts.
-    """
-    prefix = "model.diffusion_model.transformer_blocks."
-    targets = {}
-    for key in sorted(checkpoint):
-        value = checkpoint[key]
-        if key.startswith(prefix) and key.endswith(".weight") and value.ndim == 2:
-            targets[key[len("model.") : -len(".weight")]] = (value.shape[0], value.shape[1])
-    return targets
-
-
-def lora_state_dict(targets: dict[str, tuple[int, int]], rank: int, seed: int) -> dict[str, torch.Tensor]:
-    """A random LoRA for ``targets`` (see :func:`lora_targets`), float32.
-
-    Keys ``<target>.lora_A.weight`` (rank, in) and ``<target>.lora_B.weight``
-    (out, rank), no alpha (ComfyUI then scales by 1). Both factors are drawn so that
-    ``B @ A`` has about the spread of the weight it patches (entries ~ N(0, 1/in)): at
-    strength 1 a LoRA changes the output clearly, and LoRAs with different seeds
-    change it differently.
-    """
-    import torch
-
-    generator = torch.Generator().manual_seed(seed)
-    out: dict[str, torch.Tensor] = {}
-    for target in sorted(targets):
-        rows, cols = targets[target]
-        out[f"{target}.lora_A.weight"] = torch.randn(rank, cols, generator=generator) / cols**0.5
-        out[f"{target}.lora_B.weight"] = torch.randn(rows, rank, generator=generator) / rank**0.5
-    return out
-
-
-# --------------------------------------------------------------------------------------
-# Helpers
-# --------------------------------------------------------------------------------------
-
-
-def _prepare_comfy() -> None:
-    """Switch ComfyUI to CPU mode when there is no GPU and it is not yet set up."""
-    if "comfy.model_management" in sys.modules:
-        return
-    import torch
-
-    if torch.cuda.is_available():
-        return
-    import comfy.cli_args
-
-    comfy.cli_args.args.cpu = True
-
-
 def _transformer_kwargs() -> dict:
     """TRANSFORMER_CONFIG as LTXAVModel keyword arguments (as ComfyUI passes them)."""
     return {k: v for k, v in TRANSFORMER_CONFIG.items() if not k.startswith("_")}
-
-
-def _randomised(state: dict[str, torch.Tensor], seed: int) -> dict[str, torch.Tensor]:
-    """Replace every tensor of ``state`` by seeded random values of its shape.
-
-    Values are drawn key by key in sorted order from one generator, so they depend on
-    the seed and the shapes only. Scales keep a random network numerically tame:
-    matrices and convolutions ~ N(0, 1/fan_in), biases and modulation tables small,
-    norm weights near 1, latent statistics (``std-of-means``) positive.
-    """
-    import torch
-
-    generator = torch.Generator().manual_seed(seed)
-    out: dict[str, torch.Tensor] = {}
-    for key in sorted(state):
-        shape = tuple(state[key].shape)
-        leaf = key.rsplit(".", 1)[-1]
-        noise = torch.randn(shape, generator=generator, dtype=torch.float32)
-        if leaf == "std-of-means":
-            value = 0.75 + 0.25 * noise.abs()
-        elif leaf == "mean-of-means":
-            value = 0.1 * noise
-        elif leaf == "bias":
-            value = 0.02 * noise
-        elif "norm" in key and leaf == "weight" and len(shape) == 1:
-            value = 1.0 + 0.05 * noise
-        elif "scale_shift_table" in leaf:
-            value = 0.1 * noise
-        elif len(shape) >= 2:
-            fan_in = 1
-            for size in shape[1:]:
-                fan_in *= size
-            value = noise / max(fan_in, 1) ** 0.5
-        else:
-            value = 0.1 * noise
-        out[key] = value.contiguous()
-    return out
-
-
-def _save(state: dict[str, torch.Tensor], path: pathlib.Path, metadata: dict[str, str]) -> pathlib.Path:
-    """Save ``state`` as safetensors at ``path`` (folders created, mode 0644), return the path.
-
-    safetensors creates files readable by their owner only; a model file is made
-    world-readable like a downloaded one (ComfyUI may run as another user).
-    """
-    from safetensors.torch import save_file
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(state, str(path), metadata=metadata or None)
-    path.chmod(0o644)
-    return path

@@ -50,7 +50,7 @@ import pathlib
 from typing import TYPE_CHECKING
 
 from . import ltx2
-from .ltx2 import _prepare_comfy, _randomised, _save
+from .common import _prepare_comfy, _randomised, _save
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch

@@ -50,7 +50,7 @@ import json
 import pathlib
 
 from . import gemma4, ltx2, ltx23
-from .ltx2 import _prepare_comfy, _randomised, _save
+from .common import _prepare_comfy, _randomised, _save
 
 #: Transformer config (metadata ``config["transformer"]``): LTX-2.3's, no video FF bias.
 TRANSFORMER_CONFIG: dict = {**ltx23.TRANSFORMER_CONFIG, "ff_bias": False}
