@@ -39,6 +39,11 @@ COLUMNS = [
 ]
 
 
+#: Columns that mean something only on a GPU (left out of the tiny CPU run's table).
+GPU_ONLY_COLUMNS = ("GPU", "peak alloc GiB", "peak reserved GiB", "need GiB", "smallest GPU", "cost $",
+                    "$ per video s")
+
+
 def rows(run: dict) -> list[dict]:
     """One flat row per measured item, the columns of `COLUMNS` (strings, ready to print)."""
     meta, out = run["meta"], []
@@ -258,20 +263,7 @@ def render_doc(gpu_run: dict | None, tiny_run: dict | None, sizes: dict | None, 
             "",
             markdown_table(
                 rows(tiny_run),
-                [
-                    c
-                    for c in COLUMNS
-                    if c
-                    not in (
-                        "GPU",
-                        "peak alloc GiB",
-                        "peak reserved GiB",
-                        "need GiB",
-                        "smallest GPU",
-                        "cost $",
-                        "$ per video s",
-                    )
-                ],
+                [c for c in COLUMNS if c not in GPU_ONLY_COLUMNS],
             ),
             "",
         ]
