@@ -203,8 +203,11 @@ class RunPodJobApi:
                 if body is not None:
                     self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # a worker shutting down drops its stop-channel long poll (tests/test_shutdown.py)
 
             def do_GET(self) -> None:  # noqa: N802
                 path = urlparse(self.path).path
