@@ -115,12 +115,7 @@ def check_bindings(graph: dict, bindings: dict) -> list[str]:
     if "output" in bindings:
         find(bindings.get("output"), "output")
 
-    bypass = bindings.get("bypass_when_absent", {})
-    if not isinstance(bypass, dict):
-        problems.append("bindings: 'bypass_when_absent' must be an object "
-                        "{param: [{node, input}, ...]}")
-        bypass = {}
-    for param, entries in bypass.items():
+    for param, entries in _object(bindings, "bypass_when_absent", problems, "{param: [{node, input}, ...]}").items():
         what = f"bypass_when_absent {param!r}"
         if param not in params:
             problems.append(f"{what}: the parameter is not bound in 'params'")
@@ -134,16 +129,12 @@ def check_bindings(graph: dict, bindings: dict) -> list[str]:
             must_link(what, entry.get("node"), entry["input"],
                       "it replaces the node's output when the node is bypassed")
 
-    unlink = bindings.get("unlink_when_false", {})
-    if not isinstance(unlink, dict):
-        problems.append("bindings: 'unlink_when_false' must be an object "
-                        "{param: [[title, input], ...]}")
-        unlink = {}
-    for param, targets in unlink.items():
+    for param, targets in _object(bindings, "unlink_when_false", problems, "{param: [[title, input], ...]}").items():
         what = f"unlink_when_false {param!r}"
         for title, input_name in pairs(what, targets):
             must_link(what, title, input_name, "it is removed when the parameter is false")
-    for param, spec in _object(bindings, "when_true", problems).items():
+    for param, spec in _object(bindings, "when_true", problems,
+                               "{param: {link: [[title, input, source title, slot], ...]}}").items():
         what = f"when_true {param!r}"
         links = spec.get("link") if isinstance(spec, dict) else None
         if not isinstance(links, list) or not links:
@@ -156,7 +147,7 @@ def check_bindings(graph: dict, bindings: dict) -> list[str]:
                 continue
             resolve(what, link[0], link[1])
             find(link[2], what)
-    for param, spec in _object(bindings, "when_false", problems).items():
+    for param, spec in _object(bindings, "when_false", problems, "{param: {remove: [title, ...]}}").items():
         what = f"when_false {param!r}"
         titles = spec.get("remove") if isinstance(spec, dict) else None
         if not isinstance(titles, list) or not titles:
@@ -169,10 +160,11 @@ def check_bindings(graph: dict, bindings: dict) -> list[str]:
     return problems
 
 
-def _object(bindings: dict, key: str, problems: list[str]) -> dict:
-    """``bindings[key]`` when it is an object (or absent: {}), else {} after reporting it."""
+def _object(bindings: dict, key: str, problems: list[str], shape: str) -> dict:
+    """``bindings[key]`` when it is an object (or absent: {}), else {} after reporting that it
+    must be an object of `shape`."""
     value = bindings.get(key, {})
     if not isinstance(value, dict):
-        problems.append(f"bindings: {key!r} must be an object")
+        problems.append(f"bindings: {key!r} must be an object {shape}")
         return {}
     return value
