@@ -67,13 +67,13 @@ def template_values(job: JobInput, seed: int, image: str | None, tag: str) -> di
     }
 
 
-def compile_job(template: Template, job: JobInput, seed: int, image: str | None, tag: str) -> CompiledJob:
-    """Fill `template` for `job` (see `template_values`).
+def check_fits(template: Template, job: JobInput) -> None:
+    """Refuse a job that asks for something `template` has no slot for (cheap: no graph copy;
+    the handler calls it before fetching any input).
 
     Raises:
-        WorkerError: INVALID_INPUT when the job asks for something the template cannot do
-            (a camera move or the enhancer on a template without that slot).
-        templates.TemplateError: the template's bindings do not resolve (a template bug).
+        WorkerError: INVALID_INPUT for a camera move or the enhancer on a template without
+            that slot.
     """
     taken = template.params_taken
     if job.camera_lora and not {"camera_lora", "camera_preset"} & taken:
@@ -81,6 +81,16 @@ def compile_job(template: Template, job: JobInput, seed: int, image: str | None,
     if job.enhance_prompt and "enhance_prompt" not in taken:
         raise WorkerError(ErrorCode.INVALID_INPUT,
                           f"enhance_prompt: template {template.name} has no prompt enhancer")
+
+
+def compile_job(template: Template, job: JobInput, seed: int, image: str | None, tag: str) -> CompiledJob:
+    """Fill `template` for `job` (see `template_values`).
+
+    Raises:
+        WorkerError: INVALID_INPUT from `check_fits`.
+        templates.TemplateError: the template's bindings do not resolve (a template bug).
+    """
+    check_fits(template, job)
     values = template_values(job, seed, image, tag)
     graph = template.fill(values)
     enhanced = None

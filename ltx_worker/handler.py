@@ -19,7 +19,7 @@ from pathlib import Path
 import runpod
 
 from .comfy.client import ComfyClient, PromptRun
-from .compiler import compile_job
+from .compiler import check_fits, compile_job
 from .config import Settings
 from .contract.job import JobInput, parse_job_input, pick_seed
 from .delivery.result import build_result, deliver_files, job_cost, job_settings, webhook_event
@@ -28,7 +28,7 @@ from .delivery.webhooks import WebhookSender, check_webhook_url
 from .errors import ErrorCode, WorkerError
 from .families import FamilyRegistry
 from .inputs import fetch_image_bytes, prepare_image
-from .models.check import blocked_serves, format_missing, job_missing_files, missing_models
+from .models.check import blocked_serves, format_missing, job_missing_files, missing_models, serves_label
 from .progress import ProgressTracker
 from .templates import Template, TemplateRegistry
 from .workflow_check import check_graph
@@ -39,14 +39,6 @@ _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
 
 #: Failures after which the worker's state is suspect: RunPod is asked to replace it.
 _SUSPECT = {ErrorCode.COMFY_UNAVAILABLE, ErrorCode.INTERNAL}
-
-
-def _served_line(served: list[tuple[str, str]]) -> str:
-    """``ltx-2-t2v fast/pro, ltx-2.5-i2v fast`` for the start-up log."""
-    by_model: dict[str, list[str]] = {}
-    for model, quality in served:
-        by_model.setdefault(model, []).append(quality)
-    return ", ".join(f"{m} {'/'.join(q)}" for m, q in by_model.items())
 
 
 def _job_tag(job: dict) -> str:
@@ -130,7 +122,7 @@ class JobHandler:
                 ", ".join(sorted(skipped)),
             )
         self.templates = runnable
-        log.info("ComfyUI %s ready; serving %s", self.comfyui_version, _served_line(self.served) or "nothing")
+        log.info("ComfyUI %s ready; serving %s", self.comfyui_version, serves_label(self.served, "nothing"))
         return self
 
     def _check_models(self, runnable: TemplateRegistry, object_info: dict) -> None:
@@ -312,7 +304,7 @@ class JobHandler:
         template = self._template_for(spec)
         self._check_job_models(spec)
         seed = pick_seed(spec)
-        compile_job(template, spec, seed, None, tag)  # refuse what the template cannot do before any fetch
+        check_fits(template, spec)  # refuse what the template cannot do before any fetch
         image_name = None
         if spec.image_urls:
             tracker.stage_started("inputs")
@@ -327,7 +319,7 @@ class JobHandler:
         tracker.set_graph(compiled.graph)
         tracker.stage_started("queued")
         prompt_id, entry = await asyncio.to_thread(
-            self.client.run_prompt, compiled.graph, timeout_s=max(0.0, deadline_s - (time.monotonic() - t0)),
+            self.client.run_prompt, compiled.graph, timeout_s=max(0.0, deadline - time.monotonic()),
             on_progress=tracker.on_comfy, run=run,
         )
         files = [f for f in self.client.output_files(entry, compiled.output_id) if f.filename.endswith(".mp4")]

@@ -182,7 +182,9 @@ def missing_camera_moves(missing: Iterable[MissingModel]) -> set[str]:
     return {m.need.camera_move for m in missing if m.need.camera_move}
 
 
-def _label(serves: tuple[tuple[str, str], ...], fallback: str) -> str:
+def serves_label(serves: Iterable[tuple[str, str]], fallback: str = "") -> str:
+    """``ltx-2-t2v fast/pro, ltx-2.5-i2v fast``: (model, quality) pairs grouped by model, in
+    their order; `fallback` when there are none."""
     models: dict[str, list[str]] = {}
     for model, quality in serves:
         models.setdefault(model, []).append(quality)
@@ -201,7 +203,7 @@ def format_missing(missing: list[MissingModel]) -> str:
     labels: dict[str, str] = {}
     for m in missing:
         if m.need.camera_move is None:
-            labels[m.template] = _label(m.serves, m.template)
+            labels[m.template] = serves_label(m.serves, m.template)
             titles = per_template.setdefault(m.template, {}).setdefault(m.need.relpath, [])
             if m.need.node_title not in titles:
                 titles.append(m.need.node_title)
