@@ -2,8 +2,8 @@
 
 ComfyUI builds a full-size Gemma-3-12B whatever the file holds (FACTS.md), so the test-only node
 pack tests/comfy_nodes/tiny_text_encoders shrinks it inside the ComfyUI process with
-:data:`GEMMA_TEXT_CONFIG`, :data:`GEMMA_HEAD_DIM` and :data:`GEMMA_VISION_CONFIG` (also
-re-exported by `ltx2`). The file embeds a sentencepiece tokenizer trained on the spot.
+:data:`GEMMA_TEXT_CONFIG`, :data:`GEMMA_HEAD_DIM` and :data:`GEMMA_VISION_CONFIG`. The file
+embeds a sentencepiece tokenizer trained on the spot.
 """
 
 from __future__ import annotations

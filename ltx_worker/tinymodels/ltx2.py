@@ -31,7 +31,7 @@ loras/...                         ``diffusion_model.<module>.lora_A/lora_B.weigh
 ComfyUI cannot size a text encoder from its file: it always builds Gemma 3 12B. The
 test-only custom node ``tests/comfy_nodes/tiny_text_encoders`` therefore shrinks
 Gemma inside the ComfyUI process with :data:`GEMMA_TEXT_CONFIG`,
-:data:`GEMMA_HEAD_DIM` and :data:`GEMMA_VISION_CONFIG` from this module.
+:data:`GEMMA_HEAD_DIM` and :data:`GEMMA_VISION_CONFIG` from `gemma3`.
 
 Importing this module has no side effects and does not import ComfyUI; only
 :func:`write_tiny_ltx2` does.
@@ -43,15 +43,8 @@ import json
 import pathlib
 from typing import TYPE_CHECKING
 
-from .common import _prepare_comfy, _randomised, _save, lora_state_dict, lora_targets  # noqa: F401
-from .gemma3 import (  # noqa: F401 - re-exported: the test node and ltx23 read them here
-    GEMMA_HEAD_DIM,
-    GEMMA_TEXT_CONFIG,
-    GEMMA_VISION_CONFIG,
-    TOKENIZER_VOCAB_SIZE,
-    gemma_state_dict,
-    tokenizer_model,
-)
+from .common import _prepare_comfy, _randomised, _save, lora_state_dict, lora_targets
+from .gemma3 import GEMMA_TEXT_CONFIG, gemma_state_dict
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch

@@ -49,8 +49,8 @@ import json
 import pathlib
 from typing import TYPE_CHECKING
 
-from . import ltx2
-from .common import _prepare_comfy, _randomised, _save
+from . import gemma3, ltx2
+from .common import _prepare_comfy, _randomised, _save, lora_state_dict, lora_targets
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
@@ -143,14 +143,14 @@ def write_tiny_ltx23(models_dir: pathlib.Path) -> list[pathlib.Path]:
         if name == _LORA_BASE:
             lora_base = state
     assert lora_base is not None
-    lora = ltx2.lora_state_dict(ltx2.lora_targets(lora_base), DISTILLED_LORA_RANK, _DISTILLED_LORA_SEED)
+    lora = lora_state_dict(lora_targets(lora_base), DISTILLED_LORA_RANK, _DISTILLED_LORA_SEED)
     written.append(_save(_to(lora, torch.bfloat16), models_dir / "loras" / DISTILLED_LORA_FILE, {}))
     written.append(_save(ltx2.upscaler_state_dict(_UPSCALER_SEED),
                          models_dir / "latent_upscale_models" / UPSCALER_FILE,
                          {"config": json.dumps(ltx2.UPSCALER_CONFIG, sort_keys=True)}))
-    gemma = ltx2.gemma_state_dict(ltx2._GEMMA_SEED)
+    gemma = gemma3.gemma_state_dict(ltx2._GEMMA_SEED)
     written.append(_save(gemma, models_dir / "text_encoders" / ltx2.TEXT_ENCODER_FILE, {}))
-    enhancer_lora = ltx2.lora_state_dict(gemma3_lora_targets(gemma), ENHANCER_LORA_RANK, _ENHANCER_LORA_SEED)
+    enhancer_lora = lora_state_dict(gemma3_lora_targets(gemma), ENHANCER_LORA_RANK, _ENHANCER_LORA_SEED)
     written.append(_save(_to(enhancer_lora, torch.bfloat16), models_dir / "loras" / ENHANCER_LORA_FILE, {}))
     return written
 
@@ -161,7 +161,7 @@ def checkpoint_state_dict(seed: int) -> dict[str, torch.Tensor]:
     ``vae.``, ``audio_vae.``, ``vocoder.``, plus the dual text projection."""
     parts = av_parts(TRANSFORMER_CONFIG, VOCODER_CONFIG)
     state = {prefix + key: value for prefix, part in parts.items() for key, value in part.items()}
-    state.update(text_projection_shapes(TRANSFORMER_CONFIG, ltx2.GEMMA_TEXT_CONFIG))
+    state.update(text_projection_shapes(TRANSFORMER_CONFIG, gemma3.GEMMA_TEXT_CONFIG))
     state = quiet_video_decoder(_randomised(state, seed), "vae.")
     return fix_vocoder_buffers(state, VOCODER_CONFIG, "vocoder.")
 

@@ -4,7 +4,7 @@ ComfyUI builds the LTX-2 text encoder (LTXAVTextEncoderLoader) as a full Gemma 3
 whatever the file holds: the sizes are fields and class attributes of
 ``comfy.text_encoders.llama.Gemma3_12B_Config``, not read from the weights. Inside the
 ComfyUI process, :func:`install` makes every Gemma 3 12B it builds the tiny one that
-``ltx_worker.tinymodels.ltx2`` writes (same sizes, imported from there). Never load this
+``ltx_worker.tinymodels.gemma3`` writes (same sizes, imported from there). Never load this
 in production: a real Gemma file would no longer fit.
 """
 
@@ -16,7 +16,7 @@ _MARK = "_ltx_worker_tiny_gemma"
 
 
 def install() -> None:
-    """Make ComfyUI build the tiny Gemma 3 12B (sizes from ``ltx_worker.tinymodels.ltx2``).
+    """Make ComfyUI build the tiny Gemma 3 12B (sizes from ``ltx_worker.tinymodels.gemma3``).
 
     Sets the class attributes ``head_dim`` and ``vision_config`` of
     ``Gemma3_12B_Config`` (the SigLIP vision tower is always built, about 400M
@@ -37,10 +37,10 @@ def install() -> None:
     if config_cls is None or model_cls is None:
         return
 
-    from ltx_worker.tinymodels import ltx2
+    from ltx_worker.tinymodels import gemma3
 
-    config_cls.head_dim = ltx2.GEMMA_HEAD_DIM
-    config_cls.vision_config = dict(ltx2.GEMMA_VISION_CONFIG)
+    config_cls.head_dim = gemma3.GEMMA_HEAD_DIM
+    config_cls.vision_config = dict(gemma3.GEMMA_VISION_CONFIG)
 
     if getattr(model_cls.__init__, _MARK, False):
         return
@@ -48,7 +48,7 @@ def install() -> None:
 
     @functools.wraps(original)
     def __init__(self, config_dict, *args, **kwargs):
-        original(self, {**config_dict, **ltx2.GEMMA_TEXT_CONFIG}, *args, **kwargs)
+        original(self, {**config_dict, **gemma3.GEMMA_TEXT_CONFIG}, *args, **kwargs)
 
     setattr(__init__, _MARK, True)
     model_cls.__init__ = __init__
