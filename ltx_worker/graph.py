@@ -41,14 +41,6 @@ def title_of(node: Any) -> str | None:
     return None
 
 
-def describe(graph: Graph, node_id: str) -> str:
-    """``node <id> '<title>' (<class_type>)`` for messages; tolerant of unknown ids."""
-    node = graph.get(str(node_id), {}) if isinstance(graph, dict) else {}
-    title = title_of(node)
-    class_type = node.get("class_type") if isinstance(node, dict) else None
-    return f"node {node_id}" + (f" {title!r}" if title else "") + f" ({class_type})"
-
-
 def node_ids_by_title(graph: Graph, title: str) -> list[str]:
     """Ids of every node titled `title` (in graph order)."""
     return [nid for nid, node in graph.items() if title_of(node) == title]
@@ -112,6 +104,6 @@ def input_options(object_info: dict, class_type: str, input_name: str) -> list[s
     return combo_options(input_spec(object_info, class_type, input_name))
 
 
-def class_types(graph: Graph) -> set[str]:
-    """The node classes a graph uses."""
+def classes_in(graph: Graph) -> set[str]:
+    """The node classes (class_type) a graph uses."""
     return {str(node.get("class_type")) for node in graph.values() if isinstance(node, dict)}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ErrorCode, WorkerError
-from .graph import Graph, GraphError, is_link, node_id_by_title
+from .graph import Graph, GraphError, classes_in, consumers, is_link, node_id_by_title
 
 
 class TemplateError(GraphError):
@@ -137,12 +137,10 @@ def _bypass(graph: Graph, node_id: str, via_input: str, name: str) -> None:
     if not is_link(source):
         raise TemplateError(f"{name}: bypassed node {node_id} has no linked input {via_input!r}")
     del graph[node_id]
-    for node in graph.values():
-        for key, value in node["inputs"].items():
-            if is_link(value) and str(value[0]) == node_id:
-                if value[1] != 0:
-                    raise TemplateError(f"{name}: bypass of node {node_id} output {value[1]}")
-                node["inputs"][key] = list(source)
+    for consumer, key, slot in consumers(graph, node_id):
+        if slot != 0:
+            raise TemplateError(f"{name}: bypass of node {node_id} output {slot}")
+        graph[consumer]["inputs"][key] = list(source)
 
 
 def template_paths(workflows_dir: Path) -> list[Path]:
@@ -229,5 +227,5 @@ class TemplateRegistry:
     def supported_by(self, class_types: set[str]) -> TemplateRegistry:
         """The templates whose every node class is in `class_types` (a ComfyUI's object_info)."""
         return TemplateRegistry(
-            [t for t in self.templates if all(n["class_type"] in class_types for n in t.graph.values())]
+            [t for t in self.templates if classes_in(t.graph) <= class_types]
         )
