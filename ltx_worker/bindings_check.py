@@ -27,9 +27,13 @@ def check_bindings(graph: dict, bindings: dict) -> list[str]:
         * every bound input exists in that node's ``inputs`` and holds a value, not a link
           (the filler overwrites values, it never rewires);
         * no input is bound by two parameters;
-        * every bypass node has the named input, and it is a link (its source replaces the
-          node's output 0 when the node is removed); a bypass parameter is also bound in
-          ``params`` (else its value could never reach the graph);
+        * every bypass node has the named input(s), each a link (its source replaces the node's
+          output 0, or the mapped output slots, when the node is removed); a bypass parameter is
+          also bound in ``params`` (else its value could never reach the graph);
+        * ``remove_when_absent`` titles (``{param: [title, ...]}``) name one node each;
+        * ``repeat`` groups (``{param: {"nodes": [...], "chain": {"node", "outputs"},
+          "params": {key: [[title, input], ...]}}}``) name their nodes, chain through linked
+          inputs, and bind only values of their own nodes;
         * every ``unlink_when_false`` target exists and is a link (the filler deletes it when
           the parameter is false; whether the input may be absent is for :func:`check_graph`
           to say on the unlinked graph);
@@ -123,11 +127,53 @@ def check_bindings(graph: dict, bindings: dict) -> list[str]:
             problems.append(f"{what}: expected a non-empty list of {{node, input}}")
             continue
         for entry in entries:
-            if not isinstance(entry, dict) or not isinstance(entry.get("input"), str):
-                problems.append(f"{what}: bad entry {entry!r}, expected {{node, input}}")
+            outputs = entry.get("outputs") if isinstance(entry, dict) else None
+            if isinstance(entry, dict) and isinstance(entry.get("input"), str):
+                outputs = {"0": entry["input"]}
+            if not (isinstance(outputs, dict) and outputs and all(
+                    isinstance(k, str) and k.isdigit() and isinstance(v, str) for k, v in outputs.items())):
+                problems.append(f"{what}: bad entry {entry!r}, expected {{node, input}} or "
+                                f"{{node, outputs: {{slot: input}}}}")
                 continue
-            must_link(what, entry.get("node"), entry["input"],
-                      "it replaces the node's output when the node is bypassed")
+            for input_name in outputs.values():
+                must_link(what, entry.get("node"), input_name,
+                          "it replaces the node's output when the node is bypassed")
+
+    for param, titles in _object(bindings, "remove_when_absent", problems, "{param: [title, ...]}").items():
+        what = f"remove_when_absent {param!r}"
+        if not isinstance(titles, list) or not titles:
+            problems.append(f"{what}: expected a non-empty list of node titles")
+            continue
+        for title in titles:
+            find(title, what)
+
+    for param, spec in _object(bindings, "repeat", problems,
+                               "{param: {nodes, chain: {node, outputs}, params}}").items():
+        what = f"repeat {param!r}"
+        if not isinstance(spec, dict) or not isinstance(spec.get("nodes"), list) or not spec["nodes"]:
+            problems.append(f"{what}: expected {{'nodes': [title, ...], 'chain': {{node, outputs}}, "
+                            f"'params': {{key: [[title, input], ...]}}}}")
+            continue
+        for title in spec["nodes"]:
+            find(title, what)
+        chain = spec.get("chain")
+        if not (isinstance(chain, dict) and chain.get("node") in spec["nodes"]
+                and isinstance(chain.get("outputs"), dict) and chain["outputs"]):
+            problems.append(f"{what}: 'chain' must name one of its nodes and map its output slots to inputs")
+        else:
+            for input_name in chain["outputs"].values():
+                must_link(what, chain["node"], input_name, "the copies are chained through it")
+        item_params = spec.get("params")
+        if not isinstance(item_params, dict):
+            problems.append(f"{what}: 'params' must be an object {{key: [[title, input], ...]}}")
+            continue
+        for key, targets in item_params.items():
+            for title, input_name in pairs(f"{what} {key!r}", targets):
+                if title not in spec["nodes"]:
+                    problems.append(f"{what} {key!r}: node {title!r} is not one of the repeated nodes")
+                resolved = resolve(f"{what} {key!r}", title, input_name)
+                if resolved and _is_link(resolved[1]):
+                    problems.append(f"{what} {key!r}: {resolved[0]} is a link; only values can be bound")
 
     for param, targets in _object(bindings, "unlink_when_false", problems, "{param: [[title, input], ...]}").items():
         what = f"unlink_when_false {param!r}"

@@ -36,16 +36,37 @@ class CompiledJob:
     enhanced_prompt_id: str | None
 
 
-def template_values(job: JobInput, seed: int, image: str | None, tag: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class JobFiles:
+    """The job's input files as uploaded to ComfyUI's input folder (names the worker made).
+
+    Attributes:
+        image: the start image (i2v; a control job's first frame), or None.
+        guides: the keyframes job's images in frame order, each ``{"image": file name,
+            "frame": pixel frame index, "strength": float}`` (the start image included on i2v).
+        audio_file: the image+audio job's WAV, or None.
+        audio_duration_s: how much of it TrimAudioDuration keeps (seconds).
+        control_video: the control job's MP4 (already at the job's fps), or None.
+    """
+
+    image: str | None = None
+    guides: tuple[dict[str, Any], ...] = ()
+    audio_file: str | None = None
+    audio_duration_s: float | None = None
+    control_video: str | None = None
+
+
+def template_values(job: JobInput, seed: int, files: JobFiles, tag: str) -> dict[str, Any]:
     """Every template parameter for `job` (a template binds the ones it uses).
 
     Args:
         job: a job from `contract.job.parse_job_input` (its `plan` is set).
         seed: the seed both sampling stages use.
-        image: the start image's file name in ComfyUI's input folder (i2v), else None.
+        files: the job's uploaded input files (`JobFiles`).
         tag: the job's file-name tag; the MP4 is saved as ``ltxw/<tag>_<counter>_.mp4``.
     """
     plan = job.plan
+    image = files.image
     return {
         "prompt": job.prompt,
         "negative_prompt": plan.negative_prompt,
@@ -64,6 +85,11 @@ def template_values(job: JobInput, seed: int, image: str | None, tag: str) -> di
         "filename_prefix": f"ltxw/{tag}",
         "audio": job.audio,
         "enhance_prompt": job.enhance_prompt,
+        "guides": [dict(g) for g in files.guides],
+        "audio_file": files.audio_file,
+        "audio_start_s": job.audio_start_s,
+        "audio_duration_s": files.audio_duration_s,
+        "control_video": files.control_video,
     }
 
 
@@ -83,7 +109,7 @@ def check_fits(template: Template, job: JobInput) -> None:
                           f"enhance_prompt: template {template.name} has no prompt enhancer")
 
 
-def compile_job(template: Template, job: JobInput, seed: int, image: str | None, tag: str) -> CompiledJob:
+def compile_job(template: Template, job: JobInput, seed: int, files: JobFiles, tag: str) -> CompiledJob:
     """Fill `template` for `job` (see `template_values`).
 
     Raises:
@@ -91,7 +117,7 @@ def compile_job(template: Template, job: JobInput, seed: int, image: str | None,
         templates.TemplateError: the template's bindings do not resolve (a template bug).
     """
     check_fits(template, job)
-    values = template_values(job, seed, image, tag)
+    values = template_values(job, seed, files, tag)
     graph = template.fill(values)
     enhanced = None
     if job.enhance_prompt and template.enhanced_prompt_output:

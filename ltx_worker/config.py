@@ -65,7 +65,16 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(
         40_000_000, gt=0, description="largest start image accepted (pixels, decompression bombs)"
     )
-    image_fetch_timeout_s: float = Field(30.0, gt=0, description="start image download timeout")
+    image_fetch_timeout_s: float = Field(30.0, gt=0, description="download timeout of each input file (s)")
+    max_audio_bytes: int = Field(50 * 1024 * 1024, gt=0, description="largest audio_url file (bytes)")
+    max_audio_s: float = Field(60.0, gt=0, description="longest audio_url file (seconds)")
+    min_audio_s: float = Field(1.0, gt=0, description="shortest audio the video may follow (seconds)")
+    max_video_bytes: int = Field(200 * 1024 * 1024, gt=0, description="largest control_video_url file (bytes)")
+    max_video_s: float = Field(120.0, gt=0, description="longest control video (seconds, as declared)")
+    max_video_frames: int = Field(3000, gt=0, description="most frames a control video may declare or decode")
+    max_video_pixels: int = Field(
+        3840 * 2160, gt=0, description="largest control video frame (pixels, as declared in its stream)"
+    )
     log_level: str = Field("INFO", pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR)$")
 
     # -- object storage (SPEC.md "Configuration"; unset BUCKET_NAME = files stay in OUTPUT_DIR) --

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -35,6 +35,28 @@ if TYPE_CHECKING:
 
 Mode = Literal["t2v", "i2v"]
 FEATURES = ("camera_lora", "enhance_prompt", "audio")
+#: Job variants beyond plain t2v/i2v (SPEC.md, "Job input, version 2"), each with the job
+#: field that asks for it.
+VARIANTS = {
+    "keyframes": "keyframes",
+    "audio": "audio_url",
+    "control-canny": "control",
+    "control-depth": "control",
+    "control-pose": "control",
+}
+
+
+class Variant(BaseModel):
+    """A job variant a family serves (family.json ``variants``): which models and qualities
+    have a template for it and the models.txt profiles it adds, or why it is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+    models: list[str] = []
+    qualities: list[str] = []
+    profiles: list[str] = []
+    max_keyframes: int = Field(8, ge=1, le=64)
+    refused: str | None = Field(None, description="why the family does not serve it, for the error")
+    about: str = ""
 
 
 class Limit(BaseModel):
@@ -66,7 +88,14 @@ class Family(BaseModel):
     quality_defaults: dict[str, dict[Literal["negative_prompt", "image_strength"], str | float]] = {}
     features: dict[str, bool]
     profiles: dict[str, list[str]]
+    variants: dict[str, Variant] = {}
     folder: Path | None = None
+
+    def variant(self, name: str) -> Variant | None:
+        """The family's declaration of variant `name` when it serves it (None when it has none
+        or refuses it)."""
+        found = self.variants.get(name)
+        return found if found is not None and found.refused is None else None
 
     def has(self, feature: str) -> bool:
         """Whether the family offers `feature` (one of `FEATURES`)."""
@@ -79,17 +108,55 @@ class Family(BaseModel):
         cap = 8 * math.floor((self.max_seconds * fps - 1) / 8) + 1
         return min(wanted, cap)
 
-    def profiles_for(self, quality: str, features: set[str] = frozenset()) -> list[str]:
-        """models.txt profiles a job of `quality` using `features` needs."""
+    def frames_for_seconds(self, seconds: float, fps: int) -> int:
+        """Frame count for a length that follows an input (audio, control video): the smallest
+        8k+1 >= seconds*fps, at least the family's shortest duration, capped as `frames_for`."""
+        wanted = 8 * math.ceil((max(seconds, self.duration_s["min"]) * fps - 1) / 8) + 1
+        cap = 8 * math.floor((self.max_seconds * fps - 1) / 8) + 1
+        return min(wanted, cap)
+
+    def profiles_for(self, quality: str, features: set[str] = frozenset(), variant: str | None = None) -> list[str]:
+        """models.txt profiles a job of `quality` using `features` (and `variant`) needs."""
         names = list(self.profiles.get(quality, []))
         for feature in sorted(features):
             names += [p for p in self.profiles.get(feature, []) if p not in names]
+        if variant and variant in self.variants:
+            names += [p for p in self.variants[variant].profiles if p not in names]
         return names
 
 
 @dataclass(frozen=True)
+class Guide:
+    """One image the video passes through (LTXVAddGuide): where it comes from and where it goes.
+
+    Attributes:
+        field: the job field it came from (``image_urls[0]``, ``keyframes[2]``,
+            ``last_image_url``), for errors and the result.
+        source: its URL, data: URI or base64 string.
+        frame: pixel frame index, 0..frames-1 (the last frame, frames-1, is what the official
+            flf2v templates address as -1).
+        strength: guide strength 0..1.
+    """
+
+    field: str
+    source: str
+    frame: int
+    strength: float
+
+
+#: Strength of the last-frame guide: the official first+last frame templates (FACTS-ltx2-families.md).
+LAST_FRAME_STRENGTH = 0.7
+
+
+@dataclass(frozen=True)
 class RenderPlan:
-    """What a job renders, after its family's rules and defaults (pixels, frames, fps)."""
+    """What a job renders, after its family's rules and defaults (pixels, frames, fps).
+
+    `variant` is the job's mode beyond t2v/i2v (`VARIANTS`) or None; `guides` are the images of
+    a keyframes job in frame order (the start image first on i2v); `follows_input` says the job
+    left ``duration`` out and its length follows its audio or control video
+    (`with_input_seconds` sets it once the input is probed).
+    """
 
     family: Family
     mode: Mode
@@ -99,6 +166,16 @@ class RenderPlan:
     fps: int
     negative_prompt: str
     image_strength: float
+    variant: str | None = None
+    guides: tuple[Guide, ...] = ()
+    follows_input: bool = False
+
+    def with_input_seconds(self, seconds: float) -> RenderPlan:
+        """This plan with the frame count for an input of `seconds` (`Family.frames_for_seconds`)
+        when the job follows its input; unchanged otherwise."""
+        if not self.follows_input:
+            return self
+        return replace(self, frames=self.family.frames_for_seconds(seconds, self.fps))
 
     @property
     def duration_s(self) -> float:
@@ -182,7 +259,9 @@ class FamilyRegistry:
         Raises:
             WorkerError: INVALID_INPUT, naming the field and the family's rule: unknown model, a
                 quality/resolution/aspect ratio/fps/duration the family lacks or limits, a feature
-                (camera_lora, enhance_prompt) it does not have, an image on t2v or none on i2v.
+                (camera_lora, enhance_prompt) or variant (keyframes, audio_url, control) it does
+                not have, an image on t2v or none on i2v, keyframes out of range or on the same
+                frame.
         """
         family = self.family_of(job.model)
         mode = family.models[job.model]
@@ -198,14 +277,17 @@ class FamilyRegistry:
                                           f"one of {_names(sizes)}")
         if job.fps not in family.fps:
             raise _refuse("fps", f"{family.name} renders at {_names(family.fps)} fps, not {job.fps}")
+        variant = self._variant(job, family, mode)
+        follows_input = job.duration is None and variant in ("audio", "control-canny", "control-depth")
+        duration = job.duration if job.duration is not None else DEFAULT_DURATION_S
         low, high = family.duration_s["min"], family.duration_s["max"]
-        if not low <= job.duration <= high:
-            raise _refuse("duration", f"{family.name} makes {low}..{high} s, not {job.duration} s")
+        if not low <= duration <= high:
+            raise _refuse("duration", f"{family.name} makes {low}..{high} s, not {duration} s")
         for limit in family.limits:
             hit = job.resolution in limit.resolutions or job.fps in limit.fps
-            if hit and job.duration > limit.max_duration_s:
+            if hit and duration > limit.max_duration_s:
                 what = job.resolution if job.resolution in limit.resolutions else f"{job.fps} fps"
-                raise _refuse("duration", f"{job.duration} s at {what} is over {family.name}'s limit of "
+                raise _refuse("duration", f"{duration} s at {what} is over {family.name}'s limit of "
                                           f"{limit.max_duration_s} s ({limit.reason})")
         for feature, asked in (("camera_lora", job.camera_lora), ("enhance_prompt", job.enhance_prompt)):
             if asked and not family.has(feature):
@@ -219,11 +301,91 @@ class FamilyRegistry:
             raise _refuse("image_urls", f"{job.model} is text-to-video and takes no image")
         width, height = sizes[job.aspect_ratio]
         defaults = {**family.defaults, **family.quality_defaults.get(job.quality, {})}
+        frames = family.frames_for(duration, job.fps)
+        image_strength = (job.image_strength if job.image_strength is not None
+                          else float(defaults["image_strength"]))
+        guides = _guides(job, frames, image_strength) if variant == "keyframes" else ()
+        if guides and len(guides) - (mode == "i2v") > family.variants["keyframes"].max_keyframes:
+            raise _refuse("keyframes", f"{family.name} takes at most "
+                                       f"{family.variants['keyframes'].max_keyframes} keyframes")
         return RenderPlan(
             family=family, mode=mode, width=width, height=height,
-            frames=family.frames_for(job.duration, job.fps), fps=job.fps,
+            frames=frames, fps=job.fps,
             negative_prompt=job.negative_prompt if job.negative_prompt is not None
             else str(defaults["negative_prompt"]),
-            image_strength=job.image_strength if job.image_strength is not None
-            else float(defaults["image_strength"]),
+            image_strength=image_strength, variant=variant, guides=guides, follows_input=follows_input,
         )
+
+    def _variant(self, job: JobInput, family: Family, mode: str) -> str | None:
+        """The variant `job` asks for, checked against `family` (see `plan`)."""
+        asked = []
+        if job.keyframes or job.last_image_url:
+            asked.append(("keyframes", "keyframes" if job.keyframes else "last_image_url"))
+        if job.audio_url:
+            asked.append(("audio", "audio_url"))
+        if job.control_video_url or job.control:
+            if not (job.control_video_url and job.control):
+                missing = "control" if job.control_video_url else "control_video_url"
+                raise _refuse(missing, "control_video_url and control go together")
+            asked.append((f"control-{job.control}", "control"))
+        if not asked:
+            return None
+        if len(asked) > 1:
+            raise _refuse(asked[1][1], f"a job takes one of keyframes/last_image_url, audio_url or "
+                                       f"control_video_url, not {asked[0][1]} and {asked[1][1]} together")
+        name, field = asked[0]
+        if job.last_image_url and mode != "i2v":
+            raise _refuse("last_image_url", f"{job.model} is text-to-video; the last frame goes with an "
+                                            f"i2v model's start image (use keyframes for t2v)")
+        declared = family.variants.get(name)
+        if declared is not None and declared.refused:
+            raise _refuse(field, f"{family.name} cannot serve {name}: {declared.refused}")
+        if declared is None or job.model not in declared.models:
+            others = [(f, m) for f in self.families for m in (f.variant(name).models if f.variant(name) else [])]
+            where = f"models that have it: {_names(m for _, m in others)}" if others else "no model has it"
+            raise _refuse(field, f"{job.model} has no {name} template; {where}")
+        if job.quality not in declared.qualities:
+            raise _refuse("quality", f"{name} on {job.model} is made at quality "
+                                     f"{_names(declared.qualities)}, not {job.quality!r}")
+        return name
+
+
+#: Length of a job that leaves ``duration`` out and has no input to follow (SPEC.md: default 10 s).
+DEFAULT_DURATION_S = 10
+
+
+def _guides(job: JobInput, frames: int, image_strength: float) -> tuple[Guide, ...]:
+    """The images of a keyframes job in frame order: the start image (i2v) at frame 0 with
+    `image_strength`, each keyframe where it asks, the last image at frames-1 with
+    `LAST_FRAME_STRENGTH`.
+
+    Raises:
+        WorkerError: INVALID_INPUT naming the keyframe that lies outside 0..frames-1 or on a
+            frame another image already takes.
+    """
+    fps = job.fps
+    guides: list[Guide] = []
+    if job.image_urls:
+        guides.append(Guide("image_urls[0]", job.image_urls[0], 0, image_strength))
+    for index, key in enumerate(job.keyframes or []):
+        field = f"keyframes[{index}]"
+        if key.frame is not None:
+            frame = key.frame if key.frame >= 0 else frames + key.frame
+            where = f"frame {key.frame}"
+        else:
+            frame = round(key.at_s * fps)
+            where = f"at_s {key.at_s:g} (frame {frame} at {fps} fps)"
+        if not 0 <= frame <= frames - 1:
+            raise _refuse(f"{field}.{'frame' if key.frame is not None else 'at_s'}",
+                          f"{where} is outside the video's frames 0..{frames - 1} ({frames} frames)")
+        guides.append(Guide(field, key.image_url, frame, key.strength))
+    if job.last_image_url:
+        guides.append(Guide("last_image_url", job.last_image_url, frames - 1, LAST_FRAME_STRENGTH))
+    taken: dict[int, str] = {}
+    for guide in guides:
+        if guide.frame in taken:
+            field = guide.field if guide.field.startswith("keyframes") else taken[guide.frame]
+            other = taken[guide.frame] if field == guide.field else guide.field
+            raise _refuse(field, f"frame {guide.frame} is already taken by {other}; one image per frame")
+        taken[guide.frame] = guide.field
+    return tuple(sorted(guides, key=lambda g: g.frame))

@@ -19,7 +19,7 @@ from pathlib import Path
 import runpod
 
 from .comfy.client import ComfyClient, PromptRun
-from .compiler import check_fits, compile_job
+from .compiler import JobFiles, check_fits, compile_job
 from .config import Settings
 from .contract.job import JobInput, parse_job_input, pick_seed
 from .delivery.result import build_result, deliver_files, job_cost, job_settings, webhook_event
@@ -27,7 +27,7 @@ from .delivery.storage import Storage, make_storage
 from .delivery.webhooks import WebhookSender, check_webhook_url
 from .errors import ErrorCode, WorkerError
 from .families import FamilyRegistry
-from .inputs import fetch_image_bytes, prepare_image
+from .job_inputs import fetch_inputs
 from .models.check import blocked_serves, format_missing, job_missing_files, missing_models, serves_label
 from .progress import ProgressTracker
 from .templates import Template, TemplateRegistry
@@ -88,6 +88,7 @@ class JobHandler:
         self.templates: TemplateRegistry | None = None
         self.missing_models: list = []
         self.served: list[tuple[str, str]] = []
+        self.served_variants: list[tuple[str, str, str]] = []
         self.comfyui_version = "unknown"
 
     # -- start-up -----------------------------------------------------------------------------
@@ -139,7 +140,11 @@ class JobHandler:
         """
         missing = missing_models(runnable.templates, object_info)
         self.missing_models = missing
-        self.served = sorted({s for t in runnable.templates for s in t.serves} - blocked_serves(missing))
+        blocked = blocked_serves(missing)
+        self.served = sorted({s for t in runnable.templates if t.variant is None for s in t.serves} - blocked)
+        self.served_variants = sorted(k for t in runnable.templates if t.variant for k in t.keys
+                                      if (k[0], k[1]) in self.served
+                                      and not job_missing_files(missing, k[0], k[1], variant=k[2]))
         if not missing:
             return
         message = format_missing(missing)
@@ -158,11 +163,15 @@ class JobHandler:
         if not self.missing_models:
             return
         features = ["enhance_prompt"] if spec.enhance_prompt else []
-        files = job_missing_files(self.missing_models, spec.model, spec.quality, spec.camera_lora, features)
+        files = job_missing_files(self.missing_models, spec.model, spec.quality, spec.camera_lora, features,
+                                  spec.variant)
+        if spec.variant:  # a variant job also needs what its plain template loads (same checkpoint)
+            files = sorted(set(files) | set(job_missing_files(self.missing_models, spec.model, spec.quality)))
         if files:
             raise WorkerError(
                 ErrorCode.MODEL_MISSING,
                 f"{spec.model} {spec.quality}"
+                + (f" ({spec.variant})" if spec.variant else "")
                 + (f" with camera {spec.camera_lora}" if spec.camera_lora else "")
                 + (" with the prompt enhancer" if features else "")
                 + f" needs model files this worker does not have: {', '.join(files)}",
@@ -191,13 +200,13 @@ class JobHandler:
     def _template_for(self, job: JobInput) -> Template:
         registry = self.templates or self.all_templates
         try:
-            return registry.get(job.model, job.quality)
+            return registry.get(job.model, job.quality, job.variant)
         except WorkerError:
-            self.all_templates.get(job.model, job.quality)  # raises when no template exists at all
+            self.all_templates.get(job.model, job.quality, job.variant)  # raises when no template exists at all
             raise WorkerError(
                 ErrorCode.WORKFLOW_INVALID,
-                f"model {job.model} needs ComfyUI nodes this server (ComfyUI {self.comfyui_version})"
-                " does not have",
+                f"model {job.model}" + (f" ({job.variant})" if job.variant else "")
+                + f" needs ComfyUI nodes this server (ComfyUI {self.comfyui_version}) does not have",
                 retryable=False,
             ) from None
 
@@ -305,13 +314,18 @@ class JobHandler:
         self._check_job_models(spec)
         seed = pick_seed(spec)
         check_fits(template, spec)  # refuse what the template cannot do before any fetch
-        image_name = None
-        if spec.image_urls:
-            tracker.stage_started("inputs")
-            image_name = await asyncio.to_thread(self._upload_start_image, spec.image_urls[0], tag, deadline)
+        files = JobFiles()
+        input_facts: dict = {}
+        if spec.image_urls or spec.variant:
+            tracker.stage_started("inputs", spec.variant or "start image")
+            checked = await asyncio.to_thread(fetch_inputs, spec, self.settings)
+            spec.replan(checked.plan)  # the length may follow the audio or control video
+            tracker.stage_started("inputs", f"uploading {checked.describe()}")
+            files = await asyncio.to_thread(checked.upload, self.client, tag, deadline)
+            input_facts = checked.facts
         t_inputs = time.monotonic()
 
-        compiled = compile_job(template, spec, seed, image_name, tag)
+        compiled = compile_job(template, spec, seed, files, tag)
         if not await asyncio.to_thread(self.client.is_ready, deadline=deadline):
             # ComfyUI is restarting (its supervisor brings it back): wait a bounded time for it.
             log.warning("ComfyUI is not answering; waiting up to %.0f s", self.settings.comfy_recover_timeout_s)
@@ -342,15 +356,6 @@ class JobHandler:
         timings = {"inputs_s": t_inputs - t0, "generation_s": t_generated - t_inputs,
                    "upload_s": t_done - t_generated, "total_s": t_done - t0}
         return build_result(
-            delivered, seed, job_settings(spec, compiled, prompt_used, self.comfyui_version), timings,
+            delivered, seed, job_settings(spec, compiled, prompt_used, self.comfyui_version, input_facts), timings,
             job_cost(t_done - t0, self.settings.gpu_price_per_hour), prompt_id, spec.external_id,
         )
-
-    def _upload_start_image(self, source: str, tag: str, deadline: float | None = None) -> str:
-        raw = fetch_image_bytes(
-            source, max_bytes=self.settings.max_image_bytes, timeout_s=self.settings.image_fetch_timeout_s
-        )
-        png, _ = prepare_image(
-            raw, max_bytes=self.settings.max_image_bytes, max_pixels=self.settings.max_image_pixels
-        )
-        return self.client.upload_image(png, f"ltxw-{tag}-start.png", deadline=deadline)

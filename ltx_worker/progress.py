@@ -1,7 +1,9 @@
 """Job progress: ComfyUI's node and step events turned into stages and one overall percent.
 
-Stages, in order (the delivery issue): ``inputs`` (start image), ``prepare`` (model loading and
-text encoding), ``enhance_prompt`` (the family's prompt enhancer, when the job asks for it),
+Stages, in order (the delivery issue): ``inputs`` (fetching and checking the job's images, audio
+or control video; the message names them), ``prepare`` (model loading and text encoding),
+``preprocess`` (a control job's Canny/depth preprocessor), ``enhance_prompt`` (the family's
+prompt enhancer, when the job asks for it),
 ``stage_1`` (sampling at half size), ``upscale`` (x2 latent upscaler),
 ``stage_2`` (refinement at full size), ``decode`` (VAE decode, audio, MP4 encoding), ``upload``
 (probe, poster, storage) and ``done``. A node's stage comes from its class_type and, for the
@@ -27,7 +29,8 @@ STAGE_SPANS: dict[str, tuple[float, float]] = {
     "inputs": (0.0, 2.0),
     "queued": (2.0, 3.0),
     "prepare": (3.0, 8.0),
-    "enhance_prompt": (8.0, 12.0),
+    "preprocess": (8.0, 10.0),
+    "enhance_prompt": (10.0, 12.0),
     "stage_1": (12.0, 55.0),
     "upscale": (55.0, 60.0),
     "stage_2": (60.0, 80.0),
@@ -39,6 +42,9 @@ STAGE_SPANS: dict[str, tuple[float, float]] = {
 _ORDER = {stage: i for i, stage in enumerate(STAGE_SPANS)}
 _SAMPLERS = {"SamplerCustomAdvanced", "SamplerCustom", "KSampler", "KSamplerAdvanced"}
 _ENHANCERS = {"TextGenerateLTX2Prompt", "TextGenerate"}
+#: Control preprocessors (official IC-LoRA templates): Canny, Lotus depth, MoGe depth.
+_PREPROCESSORS = {"Canny", "LotusConditioning", "MoGeInference", "MoGeRender", "LoadMoGeModel"}
+_PREPROCESS_WORDS = ("control", "depth", "lotus", "moge")
 _UPSCALERS = {"LTXVLatentUpsampler", "LatentUpscale", "LatentUpscaleBy"}
 _DECODERS = {
     "VAEDecode", "VAEDecodeTiled", "LTXVAudioVAEDecode", "CreateVideo", "SaveVideo",
@@ -58,6 +64,8 @@ def stage_of(graph: dict, node_id: str | None) -> str | None:
         return None
     cls = node.get("class_type", "")
     title = (title_of(node) or "").lower()
+    if cls in _PREPROCESSORS or (cls in _SAMPLERS and any(w in title for w in _PREPROCESS_WORDS)):
+        return "preprocess"
     if cls in _SAMPLERS:
         return "stage_2" if "stage 2" in title else "stage_1"
     if cls in _ENHANCERS:
@@ -100,9 +108,10 @@ class ProgressTracker:
         """The prompt whose node ids later events name."""
         self.graph = graph
 
-    def stage_started(self, stage: str) -> None:
-        """The worker entered one of its own stages (inputs, queued, upload, done)."""
-        self._update(stage, 0, 0)
+    def stage_started(self, stage: str, detail: str | None = None) -> None:
+        """The worker entered one of its own stages (inputs, queued, upload, done); `detail`
+        (e.g. which inputs are fetched) goes into the payload's message."""
+        self._update(stage, 0, 0, detail)
 
     def on_comfy(self, event: Progress) -> None:
         """A ComfyUI event (`ComfyClient.run_prompt`'s on_progress callback)."""
@@ -110,7 +119,7 @@ class ProgressTracker:
         if stage is not None:
             self._update(stage, event.value, event.max)
 
-    def _update(self, stage: str, step: int, steps: int) -> None:
+    def _update(self, stage: str, step: int, steps: int, detail: str | None = None) -> None:
         start, end = STAGE_SPANS[stage]
         fraction = min(1.0, step / steps) if steps > 0 else 0.0
         with self._lock:
@@ -129,7 +138,7 @@ class ProgressTracker:
                 "step": step,
                 "steps": steps,
                 "percent": percent,
-                "message": f"{label}: step {step}/{steps}" if steps else label,
+                "message": f"{label}: step {step}/{steps}" if steps else f"{label}: {detail}" if detail else label,
             }
         if self.sink is not None:
             self.sink(payload)

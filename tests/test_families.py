@@ -60,12 +60,14 @@ def test_every_family_is_a_folder_with_its_templates():
 def test_every_file_a_family_needs_is_in_models_txt_under_its_profiles():
     entries = {e.relpath: e for e in load_models_txt(PROJECT_ROOT / "models.txt")}
     assert set(profile_names()) >= {p for f in FAMILIES.families for g in f.profiles.values() for p in g}
+    assert set(profile_names()) >= {p for f in FAMILIES.families for v in f.variants.values() for p in v.profiles}
     for template in TEMPLATES.templates:
         family = FAMILIES.get(template.family)
         for model, quality in template.serves:
             for need in template_needs(template):
                 assert need.relpath in entries, f"{template.name}: {need.relpath} is not in models.txt"
-                wanted = set(family.profiles_for(quality, {need.feature} if need.feature else set()))
+                wanted = set(family.profiles_for(quality, {need.feature} if need.feature else set(),
+                                                 template.variant))
                 if need.camera_move:
                     wanted = set(family.profiles.get("camera_lora", []))
                 assert entries[need.relpath].profiles & wanted, (template.name, model, need.relpath, wanted)

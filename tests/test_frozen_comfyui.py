@@ -110,7 +110,7 @@ def test_every_call_to_a_silent_server_ends_at_the_deadline(silent, tmp_path):
         "history": lambda d: client.history("p", deadline=d),
         "queue": lambda d: client.queue(deadline=d),
         "submit": lambda d: client.submit({}, deadline=d),
-        "upload": lambda d: client.upload_image(b"png", "x.png", deadline=d),
+        "upload": lambda d: client.upload_input(b"png", "x.png", deadline=d),
         "download": lambda d: client.download(OutputFile("a.mp4", "", "output"), tmp_path / "a.mp4", deadline=d),
         "websocket": lambda d: client._connect_ws(d),
         "wait_ready": lambda d: client.wait_ready(60, deadline=d),

@@ -34,7 +34,8 @@ def test_defaults_and_normalisation():
     job = parse_job_input({**BASE, "prompt": "   a cat sleeping  ", "camera_lora": "Dolly-In"})
     assert job.prompt == "a cat sleeping"
     assert job.camera_lora == "dolly_in"
-    assert (job.quality, job.resolution, job.duration, job.fps, job.audio) == ("fast", "720p", 10, 24, True)
+    assert (job.quality, job.resolution, job.duration, job.fps, job.audio) == ("fast", "720p", None, 24, True)
+    assert job.plan.frames == 241  # duration left out: 10 s
     assert job.family == "ltx2" and not job.is_i2v
 
 

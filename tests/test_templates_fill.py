@@ -104,7 +104,7 @@ def test_bypass_rule_removes_the_node_and_rewires_its_consumers(template):
     """The filler's bypass_when_absent rule (docs/architecture.md), on the camera node of an
     LTX-2 graph: an absent value removes the node and feeds its consumers from its input."""
     template = dataclasses.replace(
-        template, bypass_when_absent={"camera_preset": [("Camera LoRA", "model")]})
+        template, bypass_when_absent={"camera_preset": [("Camera LoRA", {0: "model"})]})
     graph = template.fill({**values_for(template), "camera_preset": None})
     titles = {n.get("_meta", {}).get("title") for n in graph.values()}
     assert "Camera LoRA" not in titles

@@ -7,11 +7,15 @@ measured facts are printed.
 
     ltx-worker generate --prompt "a lighthouse at dusk" --duration 5 --output dusk.mp4
     ltx-worker generate --prompt "waves roll in" --image photo.jpg --camera dolly_in --seed 7
+    ltx-worker generate --prompt "day turns to night" --image day.jpg --last-image night.jpg
+    ltx-worker generate --prompt "she sings" --image face.jpg --audio song.wav
+    ltx-worker generate --prompt "a robot dances" --control-video dance.mp4 --control canny
 
 ComfyUI is ``--comfy-url``, else COMFY_HOST/COMFY_PORT (default http://127.0.0.1:8188); start
 one with ``./entrypoint.sh`` or ComfyUI's ``main.py`` (with the project's node pack for LTX-2).
-The model defaults to ``ltx-2-i2v`` with ``--image``, else ``ltx-2-t2v``; when the ComfyUI cannot
-run it (no LTX-2 nodes), the error names the models it can run. Files stay local: object storage
+The model defaults to the newest family's i2v model with ``--image`` (t2v without) that this
+ComfyUI can run in the asked mode (keyframes, audio, control); when the ComfyUI cannot run the
+model asked for, the error names the models it can run. Files stay local: object storage
 and webhooks settings are ignored here. Ctrl-C stops the prompt in ComfyUI.
 
 Exit status: 0 done, 1 the job failed (the error code and message are printed), 2 bad usage or
@@ -56,8 +60,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resolution", choices=("720p", "1080p", "1440p", "2160p"), default="720p",
                    help="1440p/2160p where the family renders them (LTX-2.5)")
     p.add_argument("--aspect-ratio", choices=("16:9", "9:16", "1:1"), default="16:9")
-    p.add_argument("--duration", type=int, default=5, metavar="SECONDS",
-                   help="2..20 seconds (default 5)")
+    p.add_argument("--duration", type=int, metavar="SECONDS",
+                   help="2..20 seconds (default 5, or the length of --audio / --control-video)")
+    p.add_argument("--last-image", metavar="PATH_OR_URL",
+                   help="the video ends on this image (with --image; LTX-2.3, LTX-2.5)")
+    p.add_argument("--keyframe", action="append", type=_keyframe, default=[], metavar="IMAGE@POS[:STRENGTH]",
+                   help="an image the video passes through; POS is seconds with an s (2.5s) or a frame "
+                        "index (40, -1 = last); repeatable")
+    p.add_argument("--audio", metavar="PATH_OR_URL",
+                   help="image+audio to video: the sound track the video is made to (LTX-2.3 i2v)")
+    p.add_argument("--audio-start", type=float, default=0.0, metavar="S",
+                   help="where in the audio the video starts (seconds)")
+    p.add_argument("--control-video", metavar="PATH_OR_URL",
+                   help="video-to-video: the video whose motion to follow (with --control)")
+    p.add_argument("--control", choices=("canny", "depth", "pose"),
+                   help="how --control-video guides the video (IC-LoRA)")
     p.add_argument("--fps", type=int, choices=(24, 25, 48, 50), default=24, help="48/50 on LTX-2.5")
     p.add_argument("--camera", type=_camera, metavar="MOVE",
                    help=f"camera move: {', '.join(_CAMERAS)} (dolly-in spellings too)")
@@ -88,9 +105,26 @@ def _camera(value: str) -> str:
     return name
 
 
-def image_source(value: str) -> str:
-    """What ``image_urls`` gets for `--image`: an http(s) URL or data: URI as given, a file as a
-    ``data:<mime>;base64,...`` URI.
+def _keyframe(value: str) -> dict:
+    """``IMAGE@POS[:STRENGTH]`` -> ``{"image": IMAGE, "at_s" or "frame": POS, "strength"?}``."""
+    image, sep, where = value.rpartition("@")
+    if not sep or not image:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected IMAGE@POS[:STRENGTH], e.g. mid.png@2.5s:0.8")
+    position, _, strength = where.partition(":")
+    try:
+        key: dict = ({"at_s": float(position[:-1])} if position.lower().endswith("s")
+                     else {"frame": int(position)})
+        if strength:
+            key["strength"] = float(strength)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: POS is seconds (2.5s) or a frame (40); "
+                                         f"STRENGTH a number") from None
+    return {"image": image, **key}
+
+
+def image_source(value: str, option: str = "--image") -> str:
+    """What a URL field gets for a file option (`option`, for errors): an http(s) URL or data:
+    URI as given, a file as a ``data:<mime>;base64,...`` URI.
 
     Raises:
         ValueError: `value` is neither a URL nor a readable file.
@@ -99,18 +133,60 @@ def image_source(value: str) -> str:
         return value
     path = Path(value).expanduser()
     if not path.is_file():
-        raise ValueError(f"--image: no such file: {value}")
+        raise ValueError(f"{option}: no such file: {value}")
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode()
 
 
-def job_input(args: argparse.Namespace, model: str, image: str | None) -> dict:
-    """The job's ``input`` dict (SPEC.md, versions 1 and 2) from the command line."""
+def cli_variant(args: argparse.Namespace) -> str | None:
+    """The job variant the options ask for (`families.VARIANTS`), or None."""
+    if args.last_image or args.keyframe:
+        return "keyframes"
+    if args.audio:
+        return "audio"
+    if args.control_video or args.control:
+        return f"control-{args.control}"
+    return None
+
+
+def input_files(args: argparse.Namespace) -> dict:
+    """The URL fields for the file options (files become data: URIs); empty when none.
+
+    Raises:
+        ValueError: a named file does not exist.
+    """
+    fields: dict = {}
+    if args.last_image:
+        fields["last_image_url"] = image_source(args.last_image, "--last-image")
+    if args.keyframe:
+        fields["keyframes"] = [
+            {"image_url": image_source(k["image"], "--keyframe"), **{x: k[x] for x in k if x != "image"}}
+            for k in args.keyframe
+        ]
+    if args.audio:
+        fields["audio_url"] = image_source(args.audio, "--audio")
+        if args.audio_start:
+            fields["audio_start_s"] = args.audio_start
+    if args.control_video:
+        fields["control_video_url"] = image_source(args.control_video, "--control-video")
+    if args.control:
+        fields["control"] = args.control
+    return fields
+
+
+def job_input(args: argparse.Namespace, model: str, image: str | None, files: dict | None = None) -> dict:
+    """The job's ``input`` dict (SPEC.md, versions 1 and 2) from the command line; `files` are
+    the URL fields of `input_files`. ``duration`` is left out when the video follows an audio or
+    control video and ``--duration`` was not given (5 s otherwise)."""
+    files = files or {}
+    follows = "audio_url" in files or "control_video_url" in files
     spec: dict = {
         "model": model, "prompt": args.prompt, "quality": args.quality,
         "resolution": args.resolution, "aspect_ratio": args.aspect_ratio,
-        "duration": args.duration, "fps": args.fps, "audio": not args.no_audio,
+        "fps": args.fps, "audio": not args.no_audio, **files,
     }
+    if args.duration is not None or not follows:
+        spec["duration"] = args.duration if args.duration is not None else 5
     if args.enhance_prompt:
         spec["enhance_prompt"] = True
     if image is not None:
@@ -260,6 +336,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         output = output.with_name(output.name + ".mp4")
     try:
         image = image_source(args.image) if args.image else None
+        files = input_files(args)
         overrides: dict = {"output_dir": output.parent, "webhook_url": None,
                            "comfy_ready_timeout_s": args.ready_timeout}
         if args.timeout:
@@ -288,7 +365,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return 1
 
     served = sorted({m for t in handler.templates.templates for m, _ in t.serves})
-    model = args.model or ("ltx-2-i2v" if image else "ltx-2-t2v")
+    variant = cli_variant(args)
+    model = args.model or default_model(handler, bool(image), variant)
     if model not in served:
         known = {m for t in handler.all_templates.templates for m, _ in t.serves}
         if model not in known:
@@ -311,8 +389,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         return 2
 
     job_id = "cli-" + uuid.uuid4().hex[:12]
-    job = {"id": job_id, "input": job_input(args, model, image)}
-    err.print(f"{model} {args.quality} {args.resolution} {args.aspect_ratio} {args.duration} s "
+    job = {"id": job_id, "input": job_input(args, model, image, files)}
+    length = f"{args.duration} s" if "duration" in job["input"] else "length of the input"
+    err.print(f"{model} {args.quality}{f' ({variant})' if variant else ''} {args.resolution} "
+              f"{args.aspect_ratio} {length} "
               f"on ComfyUI {handler.comfyui_version} at {url}", markup=False, highlight=False)
     with view:
         result = asyncio.run(_run_job(
@@ -332,6 +412,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     video, poster = _place(result, output)
     out.print(_facts_table(result, video, poster))
     return 0
+
+
+def default_model(handler, i2v: bool, variant: str | None) -> str:
+    """The model ``--model`` defaults to: the newest family's i2v (or t2v) model this worker
+    serves in `variant`; ``ltx-2-i2v``/``ltx-2-t2v`` when none does (the error then says why)."""
+    mode = "i2v" if i2v else "t2v"
+    if variant:
+        served = {m for m, _, v in handler.served_variants if v == variant}
+    else:
+        served = {m for m, _ in handler.served}
+    fitting = [m for m in handler.families.model_ids if m in served and handler.families.family_of(m).models[m] == mode]
+    return fitting[-1] if fitting else f"ltx-2-{mode}"
 
 
 def _place(result: dict, output: Path) -> tuple[Path, Path | None]:

@@ -99,23 +99,25 @@ class ComfyClient(PromptFollower, ComfyHttp):
         """``GET /object_info``: every node class's schema, by class_type."""
         return self._get("/object_info").json()
 
-    def upload_image(
+    def upload_input(
         self, data: bytes, filename: str, content_type: str = "image/png", *, deadline: float | None = None
     ) -> str:
-        """``POST /upload/image``; returns the name to put in LoadImage's ``image`` input.
+        """``POST /upload/image`` (ComfyUI's upload route for any input file: image, audio,
+        video) into the input folder; returns the name to put in LoadImage's ``image``,
+        LoadAudio's ``audio`` or LoadVideo's ``file`` input.
 
         Raises:
             WorkerError: COMFY_UNAVAILABLE when ComfyUI does not take the file; TIMEOUT past
                 `deadline`.
         """
         resp = self._request(
-            "POST", "/upload/image", deadline=deadline, what="the image upload",
+            "POST", "/upload/image", deadline=deadline, what="the input upload",
             files={"image": (filename, data, content_type)},
             data={"overwrite": "true", "type": "input"},
         )
         if not resp.ok:
             raise WorkerError(
-                ErrorCode.COMFY_UNAVAILABLE, f"ComfyUI refused the image upload ({resp.status_code})"
+                ErrorCode.COMFY_UNAVAILABLE, f"ComfyUI refused the upload of {filename} ({resp.status_code})"
             )
         body = resp.json()
         sub = body.get("subfolder") or ""

@@ -26,6 +26,7 @@ MODEL_FOLDERS = (
     "vae",
     "diffusion_models",
     "upscale_models",
+    "geometry_estimation",
 )
 
 

@@ -15,7 +15,7 @@ import secrets
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from ..errors import ErrorCode, WorkerError
 from ..families import FamilyRegistry, RenderPlan
@@ -43,6 +43,43 @@ def frames_for(duration_s: int, fps: int, model: str = "ltx-2-t2v") -> int:
     return default_families().family_of(model).frames_for(duration_s, fps)
 
 
+def _check_source(value: str, what: str) -> str:
+    """A URL field's value: an http(s) URL, a data: URI or a bare base64 string (SPEC.md)."""
+    url = value.strip()
+    if not url:
+        raise ValueError(f"the {what} URL is empty")
+    if "://" in url[:16] and not url[:16].lower().startswith(("http://", "https://")):
+        raise ValueError("only http(s) URLs, data: URIs or base64 strings are accepted")
+    return url
+
+
+class Keyframe(BaseModel):
+    """One image the video passes through (LTXVAddGuide): where, and how strongly.
+
+    Exactly one of `at_s` (seconds from the start, rounded to the nearest frame) or `frame`
+    (pixel frame index; negative counts from the end, -1 = the last frame, as the official
+    first+last frame templates address it). The family checks it against the frame count.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    image_url: Annotated[str, Field(max_length=16_000_000, description="http(s) URL, data: URI or base64")]
+    at_s: Annotated[float, Field(ge=0.0, le=60.0, description="seconds from the start")] | None = None
+    frame: Annotated[int, Field(ge=-10_000, le=10_000, strict=True, description=(
+        "pixel frame index; negative counts from the end (-1 = last)"))] | None = None
+    strength: Annotated[float, Field(ge=0.0, le=1.0, description="guide strength")] = 0.7
+
+    @field_validator("image_url")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        return _check_source(value, "image")
+
+    @model_validator(mode="after")
+    def _one_position(self) -> Keyframe:
+        if (self.at_s is None) == (self.frame is None):
+            raise ValueError("give exactly one of at_s or frame")
+        return self
+
+
 class JobInput(BaseModel):
     """One job's ``input`` (SPEC.md, versions 1 and 2, plus the optional fields it suggests).
 
@@ -62,7 +99,8 @@ class JobInput(BaseModel):
     quality: Annotated[str, Field(max_length=32, description="fast or pro, where the family has it")] = "fast"
     resolution: Literal["720p", "1080p", "1440p", "2160p"] = "720p"
     aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
-    duration: Annotated[int, Field(ge=2, le=20, strict=True, description="seconds")] = 10
+    duration: Annotated[int, Field(ge=2, le=20, strict=True, description=(
+        "seconds; default 10, or the length of the audio / control video when the job has one"))] | None = None
     fps: Literal[24, 25, 48, 50] = 24
     camera_lora: str | None = None
     camera_strength: Annotated[float, Field(ge=0.0, le=2.0)] = 1.0
@@ -72,6 +110,18 @@ class JobInput(BaseModel):
         "stage-1 image conditioning strength; default: the family's official value"))] = None
     negative_prompt: Annotated[str | None, Field(max_length=2000, description=(
         "default: the family's official negative prompt"))] = None
+    last_image_url: Annotated[str, Field(max_length=16_000_000, description=(
+        "i2v: the video ends on this image (first+last frame)"))] | None = None
+    keyframes: Annotated[list[Keyframe], Field(min_length=1, max_length=64, description=(
+        "images the video passes through (LTXVAddGuide)"))] | None = None
+    audio_url: Annotated[str, Field(max_length=16_000_000, description=(
+        "image+audio to video: the video is made to this sound track (kept as the MP4's audio)"))] | None = None
+    audio_start_s: Annotated[float, Field(ge=0.0, le=3600.0, description=(
+        "where in the audio the video starts, seconds"))] = 0.0
+    control_video_url: Annotated[str, Field(max_length=16_000_000, description=(
+        "video-to-video: the motion/structure to follow (IC-LoRA control)"))] | None = None
+    control: Literal["canny", "depth", "pose"] | None = Field(None, description=(
+        "how the control video guides the video; with control_video_url"))
     audio: bool = True
     enhance_prompt: bool = Field(False, description="the family's official prompt enhancer rewrites the prompt")
     external_id: Annotated[str, Field(max_length=256)] | None = None
@@ -104,13 +154,12 @@ class JobInput(BaseModel):
     def _image_url_shape(cls, value: list[str] | None) -> list[str] | None:
         if value is None:
             return None
-        url = value[0].strip()
-        if not url:
-            raise ValueError("the image URL is empty")
-        low = url[:16].lower()
-        if "://" in url[:16] and not low.startswith(("http://", "https://")):
-            raise ValueError("only http(s) URLs, data: URIs or base64 strings are accepted")
-        return [url]
+        return [_check_source(value[0], "image")]
+
+    @field_validator("last_image_url", "audio_url", "control_video_url")
+    @classmethod
+    def _source_shape(cls, value: str | None) -> str | None:
+        return None if value is None else _check_source(value, "file")
 
     @property
     def plan(self) -> RenderPlan:
@@ -129,9 +178,19 @@ class JobInput(BaseModel):
         return self.plan.family.id
 
     @property
+    def variant(self) -> str | None:
+        """The job's variant beyond t2v/i2v (``keyframes``, ``audio``, ``control-canny``, ...),
+        or None (`families.VARIANTS`)."""
+        return self.plan.variant
+
+    @property
     def is_i2v(self) -> bool:
         """Whether the job is image-to-video (needs a start image)."""
         return self.plan.mode == "i2v"
+
+    def replan(self, plan: RenderPlan) -> None:
+        """Replace the plan once the job's inputs fix its length (`job_inputs.fetch_inputs`)."""
+        self._plan = plan
 
     def render(self) -> RenderPlan:
         """Width, height (pixels), frames and fps the graph renders for this job (`plan`)."""

@@ -21,10 +21,12 @@ class Settings(BaseModel):
     model: str
     family: str
     mode: Literal["t2v", "i2v"]
+    variant: str | None = Field(description="keyframes, audio, control-canny, control-depth; null for plain t2v/i2v")
+    control: str | None
     quality: str
     resolution: str
     aspect_ratio: str
-    duration: int
+    duration: float = Field(description="seconds: as asked, or the length of the audio/control video followed")
     width: int
     height: int
     frames: int
@@ -38,6 +40,10 @@ class Settings(BaseModel):
     negative_prompt: str
     template: str
     comfyui_version: str
+    inputs: dict = Field(description=(
+        "facts of the input files: image {width, height}; guides [{field, frame, strength, width, height}]; "
+        "audio {format, codec, sample_rate, channels, duration_s, start_s, used_s}; control_video {control, "
+        "format, codec, width, height, fps, frames_decoded, duration_s, frames_written, ...}"))
 
 
 class Timings(BaseModel):

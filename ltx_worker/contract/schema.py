@@ -16,8 +16,10 @@ from .output import ErrorOutput, JobOutput
 
 
 def family_rules(families: FamilyRegistry) -> dict[str, Any]:
-    """Per model id: its family, mode, qualities, resolutions, fps, duration range, limits and
-    features (what `families.FamilyRegistry.plan` checks)."""
+    """Per model id: its family, mode, qualities, resolutions, fps, duration range, limits,
+    features and variants (``{variant: {"qualities": [...]}}`` for those it serves, ``{variant:
+    {"refused": reason}}`` for those its family declines; what `families.FamilyRegistry.plan`
+    checks)."""
     rules = {}
     for family in families.families:
         for model, mode in family.models.items():
@@ -27,6 +29,10 @@ def family_rules(families: FamilyRegistry) -> dict[str, Any]:
                 "fps": family.fps, "duration_s": family.duration_s,
                 "limits": [limit.model_dump(exclude_defaults=True) for limit in family.limits],
                 "features": [f for f, on in family.features.items() if on],
+                "variants": {
+                    name: ({"refused": v.refused} if v.refused else {"qualities": v.qualities})
+                    for name, v in family.variants.items() if v.refused or model in v.models
+                },
             }
     return rules
 

@@ -62,17 +62,22 @@ def job_cost(seconds: float, price_per_gpu_hour: float | None) -> dict[str, Any]
     }
 
 
-def job_settings(job: JobInput, compiled: CompiledJob, prompt_used: str, comfyui_version: str) -> dict[str, Any]:
-    """The settings the video was made with (the result's ``settings``)."""
+def job_settings(job: JobInput, compiled: CompiledJob, prompt_used: str, comfyui_version: str,
+                 inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings the video was made with (the result's ``settings``); `inputs` are the facts
+    of the job's input files (`job_inputs.CheckedInputs.facts`: image size, guide frames, audio
+    and control video length, rate, size, frames)."""
     plan = job.plan
     return {
         "model": job.model,
         "family": plan.family.id,
         "mode": plan.mode,
+        "variant": plan.variant,
+        "control": job.control,
         "quality": job.quality,
         "resolution": job.resolution,
         "aspect_ratio": job.aspect_ratio,
-        "duration": job.duration,
+        "duration": job.duration if job.duration is not None else round(plan.duration_s, 3),
         "width": plan.width,
         "height": plan.height,
         "frames": plan.frames,
@@ -86,6 +91,7 @@ def job_settings(job: JobInput, compiled: CompiledJob, prompt_used: str, comfyui
         "negative_prompt": plan.negative_prompt,
         "template": compiled.template.name,
         "comfyui_version": comfyui_version,
+        "inputs": inputs or {},
     }
 
 

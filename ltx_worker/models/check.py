@@ -48,6 +48,7 @@ LOADER_FOLDERS: dict[tuple[str, str], str] = {
     ("UNETLoader", "unet_name"): "diffusion_models",
     ("VAELoader", "vae_name"): "vae",
     ("UpscaleModelLoader", "model_name"): "upscale_models",
+    ("LoadMoGeModel", "model_name"): "geometry_estimation",
 }
 _CAMERA_PARAMS = ("camera_lora", "camera_preset")
 _LORA_LISTS = (("LoraLoaderModelOnly", "lora_name"), ("LoraLoader", "lora_name"))
@@ -90,6 +91,7 @@ class MissingModel:
     template: str
     serves: tuple[tuple[str, str], ...]
     need: ModelNeed
+    variant: str | None = None
 
 
 def _title(node: dict, node_id: str) -> str:
@@ -155,23 +157,27 @@ def missing_models(templates: Iterable[Template], object_info: dict) -> list[Mis
         for need in template_needs(template):
             options = _visible(need, object_info)
             if options is not None and need.filename not in options:
-                missing.append(MissingModel(template.name, template.serves, need))
+                missing.append(MissingModel(template.name, template.serves, need, template.variant))
     return missing
 
 
 def blocked_serves(missing: Iterable[MissingModel]) -> set[tuple[str, str]]:
-    """The (model, quality) pairs that cannot run at all (a file other than a camera LoRA or a
-    switched feature's missing)."""
-    return {s for m in missing if m.need.camera_move is None and m.need.feature is None for s in m.serves}
+    """The (model, quality) pairs whose plain t2v/i2v jobs cannot run at all (a file of the
+    plain template other than a camera LoRA or a switched feature's missing). A variant
+    template's missing file (an IC-LoRA) blocks only that variant (`job_missing_files`)."""
+    return {s for m in missing if m.need.camera_move is None and m.need.feature is None and m.variant is None
+            for s in m.serves}
 
 
 def job_missing_files(missing: Iterable[MissingModel], model: str, quality: str,
-                      camera_move: str | None = None, features: Iterable[str] = ()) -> list[str]:
-    """``<folder>/<file>`` of every missing file a job of (model, quality) with `camera_move`
-    and `features` (e.g. ``enhance_prompt``) needs, sorted; empty when it can run."""
+                      camera_move: str | None = None, features: Iterable[str] = (),
+                      variant: str | None = None) -> list[str]:
+    """``<folder>/<file>`` of every missing file a job of (model, quality) in `variant` (None:
+    plain t2v/i2v) with `camera_move` and `features` (e.g. ``enhance_prompt``) needs, sorted;
+    empty when it can run."""
     key, wanted = (model, quality), set(features)
     return sorted({
-        m.need.relpath for m in missing if key in m.serves
+        m.need.relpath for m in missing if key in m.serves and m.variant == variant
         and (m.need.camera_move is None or m.need.camera_move == camera_move)
         and (m.need.feature is None or m.need.feature in wanted)
     })
@@ -203,7 +209,7 @@ def format_missing(missing: list[MissingModel]) -> str:
     labels: dict[str, str] = {}
     for m in missing:
         if m.need.camera_move is None:
-            labels[m.template] = serves_label(m.serves, m.template)
+            labels[m.template] = serves_label(m.serves, m.template) + (f" ({m.variant})" if m.variant else "")
             titles = per_template.setdefault(m.template, {}).setdefault(m.need.relpath, [])
             if m.need.node_title not in titles:
                 titles.append(m.need.node_title)

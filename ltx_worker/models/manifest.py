@@ -36,13 +36,14 @@ EXTRA_PROFILES = ("bf16",)
 @cache
 def profile_names(workflows_dir: Path | None = None) -> tuple[str, ...]:
     """Every profile models.txt may use: those the families declare (``family.json``
-    ``profiles``, oldest family first), then `EXTRA_PROFILES`."""
+    ``profiles``, then ``variants[*].profiles``, oldest family first), then `EXTRA_PROFILES`."""
     from ..config import PROJECT_ROOT
     from ..families import FamilyRegistry
 
     names: list[str] = []
     for family in FamilyRegistry.load(workflows_dir or PROJECT_ROOT / "workflows").families:
-        for profile in (p for group in family.profiles.values() for p in group):
+        groups = [*family.profiles.values(), *(v.profiles for v in family.variants.values())]
+        for profile in (p for group in groups for p in group):
             if profile not in names:
                 names.append(profile)
     return (*names, *EXTRA_PROFILES)

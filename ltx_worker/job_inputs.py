@@ -1,0 +1,157 @@
+"""A job's input files, from URL fields to names in ComfyUI's input folder.
+
+`fetch_inputs` fetches and checks every file a job names (start image, keyframe images, last
+image, audio, control video) *before* anything is uploaded, so a refused file leaves nothing
+behind and ComfyUI is never reached (SPEC.md: each file is decoded before it reaches ComfyUI).
+It also fixes the job's length when ``duration`` was left out and the video follows its audio or
+control video (`families.RenderPlan.follows_input`). `CheckedInputs.upload` then puts the files
+in ComfyUI's input folder under names the worker makes (``ltxw-<tag>-<role>.<ext>``, removed by
+the handler's cleanup) and returns the `compiler.JobFiles` the template is filled with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .comfy.client import ComfyClient
+from .compiler import JobFiles
+from .config import Settings
+from .contract.job import JobInput
+from .families import RenderPlan
+from .inputs import fetch_source, input_error, prepare_image
+from .media import prepare_audio, prepare_control_video
+
+
+@dataclass
+class CheckedInputs:
+    """Every input file of a job, fetched and checked, not yet uploaded.
+
+    Attributes:
+        plan: the job's plan, its frame count fixed when the length follows an input.
+        start_image: PNG bytes of the start image (i2v outside keyframes jobs), or None.
+        guides: (PNG bytes, frame, strength) per guide of a keyframes job, in frame order.
+        audio: WAV bytes of the image+audio job's sound track, or None.
+        audio_duration_s: seconds of it the template keeps (TrimAudioDuration).
+        control_video: MP4 bytes of a control job's video at the job's fps, or None.
+        facts: what each input was (sizes, lengths, rates) for the result's ``settings.inputs``.
+    """
+
+    plan: RenderPlan
+    start_image: bytes | None = None
+    guides: list[tuple[bytes, int, float]] = field(default_factory=list)
+    audio: bytes | None = None
+    audio_duration_s: float | None = None
+    control_video: bytes | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def upload(self, client: ComfyClient, tag: str, deadline: float | None) -> JobFiles:
+        """Upload the files to ComfyUI's input folder; returns their names as `JobFiles`.
+
+        Raises:
+            WorkerError: COMFY_UNAVAILABLE or TIMEOUT from the upload.
+        """
+        def put(data: bytes, role: str, content_type: str) -> str:
+            return client.upload_input(data, f"ltxw-{tag}-{role}", content_type, deadline=deadline)
+
+        image = put(self.start_image, "start.png", "image/png") if self.start_image else None
+        guides = tuple(
+            {"image": put(png, f"guide{i}.png", "image/png"), "frame": frame, "strength": strength}
+            for i, (png, frame, strength) in enumerate(self.guides)
+        )
+        audio = put(self.audio, "audio.wav", "audio/wav") if self.audio else None
+        control = put(self.control_video, "control.mp4", "video/mp4") if self.control_video else None
+        return JobFiles(image, guides, audio, self.audio_duration_s, control)
+
+    def describe(self) -> str:
+        """The inputs in words, for the progress message (``start image, 2 guide images, audio``)."""
+        parts = []
+        if self.start_image:
+            parts.append("start image")
+        if self.guides:
+            parts.append(f"{len(self.guides)} guide image{'s' if len(self.guides) > 1 else ''}")
+        if self.audio:
+            parts.append("audio")
+        if self.control_video:
+            parts.append("control video")
+        return ", ".join(parts) or "none"
+
+
+def _image(source: str, field_name: str, settings: Settings) -> tuple[bytes, dict[str, Any]]:
+    raw = fetch_source(source, field=field_name, max_bytes=settings.max_image_bytes,
+                       timeout_s=settings.image_fetch_timeout_s)
+    png, (width, height) = prepare_image(raw, max_bytes=settings.max_image_bytes,
+                                         max_pixels=settings.max_image_pixels, field=field_name)
+    return png, {"width": width, "height": height}
+
+
+def fetch_inputs(job: JobInput, settings: Settings) -> CheckedInputs:
+    """Fetch and check every input file of `job` (see the module docstring); nothing is uploaded.
+
+    Raises:
+        WorkerError: INVALID_INPUT naming the field (refused URL, oversized, not what the field
+            says, over a cap, audio or control video shorter than ``duration``);
+            INPUT_FETCH_FAILED when a download fails.
+    """
+    plan = job.plan
+    checked = CheckedInputs(plan)
+    if plan.variant == "keyframes":
+        facts = []
+        for guide in plan.guides:
+            png, size = _image(guide.source, guide.field, settings)
+            checked.guides.append((png, guide.frame, guide.strength))
+            facts.append({"field": guide.field, "frame": guide.frame, "strength": guide.strength, **size})
+        checked.facts["guides"] = facts
+    elif job.image_urls:
+        checked.start_image, checked.facts["image"] = _image(job.image_urls[0], "image_urls[0]", settings)
+    if job.audio_url:
+        _audio(job, settings, checked)
+    if job.control_video_url:
+        _control_video(job, settings, checked)
+    return checked
+
+
+def _audio(job: JobInput, settings: Settings, checked: CheckedInputs) -> None:
+    raw = fetch_source(job.audio_url, field="audio_url", max_bytes=settings.max_audio_bytes,
+                       timeout_s=settings.image_fetch_timeout_s)
+    wav, facts = prepare_audio(raw, field="audio_url", start_s=job.audio_start_s,
+                               max_s=settings.max_audio_s, min_s=settings.min_audio_s)
+    plan = checked.plan
+    if plan.follows_input:
+        checked.plan = plan.with_input_seconds(facts.used_s)
+        checked.audio_duration_s = facts.used_s
+    else:
+        if facts.used_s + 1e-6 < job.duration:
+            raise input_error("audio_url", f"lasts {facts.used_s:.2f} s from audio_start_s {job.audio_start_s:g} s, "
+                                           f"shorter than duration {job.duration} s; leave duration out to "
+                                           f"follow the audio")
+        checked.audio_duration_s = float(job.duration)
+    checked.audio = wav
+    checked.facts["audio"] = facts.to_dict()
+
+
+def _control_video(job: JobInput, settings: Settings, checked: CheckedInputs) -> None:
+    plan = checked.plan
+    family = plan.family
+    most = family.frames_for(family.duration_s["max"], plan.fps) if plan.follows_input else plan.frames
+    raw = fetch_source(job.control_video_url, field="control_video_url", max_bytes=settings.max_video_bytes,
+                       timeout_s=settings.image_fetch_timeout_s)
+    mp4, facts = prepare_control_video(
+        raw, field="control_video_url", fps=plan.fps, frames=most, cover=(plan.width, plan.height),
+        max_s=settings.max_video_s, max_frames=settings.max_video_frames, max_pixels=settings.max_video_pixels,
+    )
+    have = facts.frames_written
+    if plan.follows_input:
+        least = family.frames_for(family.duration_s["min"], plan.fps)
+        usable = 8 * ((have - 1) // 8) + 1
+        if usable < least:
+            raise input_error("control_video_url", f"gives {have} frames at {plan.fps} fps "
+                                                   f"({facts.duration_s:.2f} s); {family.name} needs at "
+                                                   f"least {least} ({family.duration_s['min']} s)")
+        checked.plan = replace(plan, frames=usable)
+    elif have < plan.frames:
+        raise input_error("control_video_url", f"gives {have} frames at {plan.fps} fps ({facts.duration_s:.2f} s); "
+                                               f"duration {job.duration} s needs {plan.frames}; leave duration "
+                                               f"out to follow the video")
+    checked.control_video = mp4
+    checked.facts["control_video"] = {"control": job.control, **facts.to_dict()}

@@ -1,0 +1,266 @@
+"""A job's audio and control video: probed with PyAV under caps, re-encoded under the worker's name.
+
+SPEC.md ("Job input, version 2"): every file is decoded before it reaches ComfyUI, with caps on
+duration, pixels, frames and sample rate, and a file that is not what its field says is refused
+naming the field. The caps are checked on what the file *declares* first (stream headers: no
+decoding of a 10,000-frame or 8K video just to refuse it), then again while decoding (a file
+may lie). What ComfyUI gets is always a file the worker wrote:
+
+* `prepare_audio`: a 16-bit PCM WAV of the whole track (≤ MAX_AUDIO_S; ComfyUI's
+  TrimAudioDuration cuts ``audio_start_s``.. as the official image+audio template does);
+* `prepare_control_video`: an H.264 MP4 at the job's fps, sampled by timestamp from the source
+  (sample and hold), no larger than needed to cover the job's width x height, at most the
+  frames the job needs (or, when ``duration`` was left out, as many as the source lasts).
+
+Errors are `WorkerError(INVALID_INPUT)` whose message starts with the field name.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import wave
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+
+import av
+
+from .inputs import input_error
+
+#: Container formats (FFmpeg demuxer names, any of the comma-separated aliases) accepted.
+AUDIO_FORMATS = frozenset({"wav", "mp3", "flac", "ogg", "mp4", "m4a", "mov", "matroska", "webm", "aac", "aiff"})
+VIDEO_FORMATS = frozenset({"mp4", "mov", "m4a", "matroska", "webm", "avi", "gif"})
+#: Sample rates a sound track may have (Hz): telephone to studio.
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8_000, 192_000
+MAX_CHANNELS = 8
+
+
+@dataclass(frozen=True)
+class AudioFacts:
+    """What the audio file was: container format, codec, sample rate (Hz), channels, its
+    length (s), where the video starts in it (s) and how much of it the video uses (s)."""
+
+    format: str
+    codec: str
+    sample_rate: int
+    channels: int
+    duration_s: float
+    start_s: float
+    used_s: float
+
+    def to_dict(self) -> dict:
+        """The facts as the result's ``settings.inputs.audio``."""
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class ControlVideoFacts:
+    """What the control video was and what the worker made of it: source format, codec, pixel
+    size, frame rate, frames decoded and length (s); frames written at the job's fps and the
+    written pixel size."""
+
+    format: str
+    codec: str
+    width: int
+    height: int
+    fps: float
+    frames_decoded: int
+    duration_s: float
+    frames_written: int
+    written_width: int
+    written_height: int
+
+    def to_dict(self) -> dict:
+        """The facts as the result's ``settings.inputs.control_video``."""
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+
+def _format_tokens(container) -> set[str]:
+    return set((container.format.name or "").split(","))
+
+
+def _open(data: bytes, field: str, what: str):
+    try:
+        return av.open(io.BytesIO(data), mode="r", metadata_errors="ignore")
+    except (av.FFmpegError, ValueError, OSError, UnicodeDecodeError):
+        raise input_error(field, f"not a decodable {what} file") from None
+
+
+def _declared_seconds(stream, container) -> float | None:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return None
+
+
+def prepare_audio(data: bytes, *, field: str, start_s: float, max_s: float, min_s: float) -> tuple[bytes, AudioFacts]:
+    """Check a sound track and re-encode it as a 16-bit PCM WAV (mono, or stereo for 2+ channels).
+
+    Args:
+        data: the fetched file.
+        field: the job field, for errors (``audio_url``).
+        start_s: where the video starts in the track (``audio_start_s``).
+        max_s: longest track accepted (declared, then decoded).
+        min_s: shortest part after `start_s` the video may follow.
+
+    Returns:
+        (WAV bytes, `AudioFacts`); ``used_s`` is the length after `start_s`.
+
+    Raises:
+        WorkerError: INVALID_INPUT naming `field`: not audio (an image, a video with pictures),
+            an unknown container, a sample rate outside 8..192 kHz, more than 8 channels, longer
+            than `max_s`, shorter than `min_s` after `start_s`, or undecodable (truncated).
+    """
+    container = _open(data, field, "audio")
+    with container:
+        tokens = _format_tokens(container)
+        if not tokens & AUDIO_FORMATS:
+            raise input_error(field, f"format {container.format.name} is not an audio format "
+                                     f"(WAV, MP3, FLAC, Ogg, M4A/MP4, WebM, AIFF)")
+        pictures = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+        if pictures:
+            raise input_error(field, "is a video or an image, not a sound track")
+        if not container.streams.audio:
+            raise input_error(field, "has no audio stream")
+        stream = container.streams.audio[0]
+        rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+        channels = int(stream.codec_context.channels or 0)
+        if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+            raise input_error(field, f"sample rate {rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
+        if not 1 <= channels <= MAX_CHANNELS:
+            raise input_error(field, f"{channels} channels; 1..{MAX_CHANNELS} are accepted")
+        declared = _declared_seconds(stream, container)
+        if declared is not None and declared > max_s:
+            raise input_error(field, f"lasts {declared:.1f} s, more than the {max_s:g} s limit")
+        layout = "stereo" if channels >= 2 else "mono"
+        out_channels = 2 if channels >= 2 else 1
+        resampler = av.AudioResampler(format="s16", layout=layout, rate=rate)
+        pcm = bytearray()
+        limit = int(max_s * rate)
+        samples = 0
+        try:
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    pcm += bytes(out.planes[0])[: out.samples * out_channels * 2]
+                    samples += out.samples
+                if samples > limit:
+                    raise input_error(field, f"lasts more than the {max_s:g} s limit")
+            for out in resampler.resample(None):
+                pcm += bytes(out.planes[0])[: out.samples * out_channels * 2]
+                samples += out.samples
+        except av.FFmpegError:
+            raise input_error(field, "not a decodable audio file (truncated or corrupt)") from None
+        codec = stream.codec_context.name
+        fmt = container.format.name
+    duration = samples / rate
+    if samples > limit:
+        raise input_error(field, f"lasts {duration:.1f} s, more than the {max_s:g} s limit")
+    used = duration - start_s
+    if used < min_s:
+        raise input_error(field, f"lasts {duration:.2f} s; after audio_start_s {start_s:g} s that leaves "
+                                 f"{max(used, 0.0):.2f} s, less than the {min_s:g} s a video can follow")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out_wav:
+        out_wav.setnchannels(out_channels)
+        out_wav.setsampwidth(2)
+        out_wav.setframerate(rate)
+        out_wav.writeframes(bytes(pcm))
+    return buf.getvalue(), AudioFacts(fmt, codec, rate, channels, duration, start_s, used)
+
+
+def _even(n: float) -> int:
+    return max(2, int(math.floor(n / 2)) * 2)
+
+
+def prepare_control_video(
+    data: bytes, *, field: str, fps: int, frames: int, cover: tuple[int, int],
+    max_s: float, max_frames: int, max_pixels: int,
+) -> tuple[bytes, ControlVideoFacts]:
+    """Check a control video and re-encode its first `frames` frames at `fps` as H.264 MP4.
+
+    Frames are sampled by presentation time (frame i shows what the source shows at i/fps from
+    its first frame), so a 30 fps source makes a 24 fps control of the same motion. The picture
+    is scaled down (never up) to the smallest size covering `cover` (the job's width x height,
+    which ComfyUI then crops to) and to even sides.
+
+    Args:
+        data: the fetched file. field: the job field, for errors (``control_video_url``).
+        fps: the job's frame rate. frames: the most frames to write (the job's frame count, or
+            its cap when the length follows the video).
+        cover: (width, height) of the job's video.
+        max_s, max_frames, max_pixels: caps on the source's declared length, declared and
+            decoded frame count and declared frame size.
+
+    Returns:
+        (MP4 bytes, `ControlVideoFacts`); ``frames_written`` may be below `frames` when the
+        source is shorter (the caller decides whether that is enough).
+
+    Raises:
+        WorkerError: INVALID_INPUT naming `field`: not a video (audio, an image), a size over
+            `max_pixels`, more than `max_frames` frames or `max_s` seconds, undecodable.
+    """
+    container = _open(data, field, "video")
+    with container:
+        tokens = _format_tokens(container)
+        if not tokens & VIDEO_FORMATS:
+            raise input_error(field, f"format {container.format.name} is not a video format "
+                                     f"(MP4/MOV, WebM/MKV, AVI, GIF)")
+        if not container.streams.video:
+            raise input_error(field, "has no video stream (a sound track is not a control video)")
+        stream = container.streams.video[0]
+        width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
+        if width <= 0 or height <= 0:
+            raise input_error(field, "declares no picture size")
+        if width * height > max_pixels:
+            raise input_error(field, f"declares {width}x{height} pixels, more than the {max_pixels} pixel limit")
+        if stream.frames and stream.frames > max_frames:
+            raise input_error(field, f"declares {stream.frames} frames, more than the {max_frames} frame limit")
+        declared = _declared_seconds(stream, container)
+        if declared is not None and declared > max_s:
+            raise input_error(field, f"lasts {declared:.1f} s, more than the {max_s:g} s limit")
+        source_fps = float(stream.average_rate or stream.guessed_rate or fps)
+        scale = min(1.0, max(cover[0] / width, cover[1] / height))
+        out_w, out_h = _even(width * scale), _even(height * scale)
+        buf = io.BytesIO()
+        written = decoded = 0
+        first: float | None = None
+        held = None
+        with av.open(buf, mode="w", format="mp4") as out:
+            out_stream = out.add_stream("libx264", rate=Fraction(fps))
+            out_stream.width, out_stream.height, out_stream.pix_fmt = out_w, out_h, "yuv420p"
+            out_stream.options = {"crf": "14", "preset": "veryfast"}
+            out_stream.codec_context.time_base = Fraction(1, fps)
+
+            def emit(until: float) -> None:
+                nonlocal written
+                while written < frames and held is not None and written / fps < until - 1e-6:
+                    picture = held.reformat(width=out_w, height=out_h, format="yuv420p")
+                    picture.pts, picture.time_base = written, Fraction(1, fps)
+                    for packet in out_stream.encode(picture):
+                        out.mux(packet)
+                    written += 1
+
+            try:
+                for frame in container.decode(stream):
+                    decoded += 1
+                    if decoded > max_frames:
+                        raise input_error(field, f"has more than the {max_frames} frame limit")
+                    t = frame.time if frame.time is not None else decoded / source_fps
+                    first = t if first is None else first
+                    emit(t - first)
+                    held = frame
+                    if written >= frames:
+                        break
+            except av.FFmpegError:
+                raise input_error(field, "not a decodable video (truncated or corrupt)") from None
+            if decoded == 0:
+                raise input_error(field, "has no decodable frames")
+            last_time = (held.time if held is not None and held.time is not None else decoded / source_fps)
+            emit(last_time - (first or 0.0) + 1.0 / source_fps)
+            for packet in out_stream.encode(None):
+                out.mux(packet)
+        fmt, codec = container.format.name, stream.codec_context.name
+    source_s = declared if declared is not None else decoded / source_fps
+    return buf.getvalue(), ControlVideoFacts(fmt, codec, width, height, source_fps, decoded, source_s,
+                                             written, out_w, out_h)
