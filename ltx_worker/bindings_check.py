@@ -201,8 +201,9 @@ def check_bindings(graph: dict, bindings: dict) -> list[str]:
             continue
         for title in titles:
             find(title, what)
-    if bindings.get("enhanced_prompt_output") is not None:
-        find(bindings["enhanced_prompt_output"], "enhanced_prompt_output")
+    for key in ("enhanced_prompt_output", "control_output"):
+        if bindings.get(key) is not None:
+            find(bindings[key], key)
     return problems
 
 

@@ -27,6 +27,7 @@ class CompiledJob:
         values: parameter -> value as filled.
         output_id: id of the node whose saved MP4 is the result.
         enhanced_prompt_id: id of the node showing the enhancer's prompt, when enhancing.
+        control_output_id: id of the node showing a control job's control images, or None.
     """
 
     template: Template
@@ -34,6 +35,7 @@ class CompiledJob:
     values: dict[str, Any]
     output_id: str
     enhanced_prompt_id: str | None
+    control_output_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -122,4 +124,5 @@ def compile_job(template: Template, job: JobInput, seed: int, files: JobFiles, t
     enhanced = None
     if job.enhance_prompt and template.enhanced_prompt_output:
         enhanced = template.node_id(graph, template.enhanced_prompt_output)
-    return CompiledJob(template, graph, values, template.node_id(graph, template.output), enhanced)
+    control = template.node_id(graph, template.control_output) if template.control_output else None
+    return CompiledJob(template, graph, values, template.node_id(graph, template.output), enhanced, control)

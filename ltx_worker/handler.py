@@ -339,6 +339,9 @@ class JobHandler:
         files = [f for f in self.client.output_files(entry, compiled.output_id) if f.filename.endswith(".mp4")]
         if not files:
             raise WorkerError(ErrorCode.OUTPUT_MISSING, f"prompt {prompt_id} saved no MP4")
+        if compiled.control_output_id is not None and "control_video" in input_facts:
+            shown = (entry.get("outputs") or {}).get(compiled.control_output_id) or {}
+            input_facts["control_video"]["control_images"] = len(shown.get("images") or [])
         prompt_used = spec.prompt
         if compiled.enhanced_prompt_id is not None:
             prompt_used = self.client.output_text(entry, compiled.enhanced_prompt_id) or spec.prompt

@@ -54,6 +54,8 @@ class Template:
             enhancer's nodes when ``enhance_prompt`` is off); bindings to them are skipped.
         enhanced_prompt_output: title of the output node (PreviewAny) that shows the prompt the
             enhancer wrote, or None.
+        control_output: title of the output node (PreviewImage) showing the control images a
+            control template's preprocessor made (Canny edges, depth maps), or None.
         notes: the bindings' free-text notes (which official template this follows).
     """
 
@@ -71,6 +73,7 @@ class Template:
     when_true: dict[str, list[tuple[str, str, str, int]]] = field(default_factory=dict)
     when_false: dict[str, list[str]] = field(default_factory=dict)
     enhanced_prompt_output: str | None = None
+    control_output: str | None = None
     notes: str = ""
 
     @property
@@ -317,6 +320,7 @@ def load_template(path: Path) -> Template:
             },
             when_false={k: list(v["remove"]) for k, v in bindings.get("when_false", {}).items()},
             enhanced_prompt_output=bindings.get("enhanced_prompt_output"),
+            control_output=bindings.get("control_output"),
             notes=bindings.get("notes", ""),
         )
     except (KeyError, TypeError, ValueError) as err:
