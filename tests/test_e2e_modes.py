@@ -1,0 +1,199 @@
+"""The version-2 modes end to end: keyframes, image+audio, control video (issue 11).
+
+Each job runs through the worker's handler and a REAL ComfyUI 0.33.0 on tiny random weights,
+with delivery exactly as a t2v job has it: the MP4 in an S3-compatible bucket (moto's server on
+loopback), one signed webhook event to a real receiver, and progress payloads from the inputs
+stage to done. The inputs are made by the tests (PyAV tones and videos, Pillow images) and sent
+as data: URIs. Skipped per family where the session's ComfyUI lacks its nodes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+from standardwebhooks import Webhook
+
+from ltx_worker.config import load_settings
+from ltx_worker.contract.output import JobOutput
+from ltx_worker.handler import JobHandler
+
+from media_samples import moving_video, tone_wav
+from standins import WebhookReceiver
+from support import run_job
+
+SECRET = "whsec_" + base64.b64encode(b"modes-test-secret-32-bytes-long!").decode()
+PROMPT = "a paper boat drifts across a pond at noon"
+RED, BLUE, GREEN = (220, 40, 40), (40, 60, 220), (40, 200, 60)
+
+
+def _png(color, size=(320, 320)) -> str:
+    """A data: URI of a flat image with a darker square, so it has some structure."""
+    img = Image.new("RGB", size, color)
+    dark = tuple(c // 3 for c in color)
+    img.paste(dark, (size[0] // 4, size[1] // 4, size[0] // 2, size[1] // 2))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode()
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    rec = WebhookReceiver().start()
+    yield rec
+    rec.stop()
+
+
+@pytest.fixture(scope="module")
+def delivering(comfy, s3, receiver, tmp_path_factory):
+    """A started handler that stores to the bucket, signs webhooks and records progress."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS", "true")  # the receiver is on loopback
+    progress: dict[str, list[dict]] = {}
+    s3.client().create_bucket(Bucket="modes")
+    settings = load_settings(comfy_port=comfy.port, output_dir=tmp_path_factory.mktemp("modes-out"),
+                             webhook_secret=SECRET, progress_interval_s=0.0, **s3.settings("modes"))
+    handler = JobHandler(settings, progress_sink=lambda job, p: progress.setdefault(job["id"], []).append(p))
+    handler.start()
+    histories: dict[str, dict] = {}
+    forget = handler.client.forget
+
+    def keep_history(prompt_id: str, *args, **kwargs):  # test instrumentation: read before clean-up
+        histories[prompt_id] = handler.client.history(prompt_id) or {}
+        return forget(prompt_id, *args, **kwargs)
+
+    handler.client.forget = keep_history
+    yield handler, progress, histories
+    mp.undo()
+
+
+def _serves(handler: JobHandler, model: str, quality: str, variant: str) -> None:
+    if (model, quality, variant) not in handler.served_variants:
+        pytest.skip(f"ComfyUI {handler.comfyui_version} here does not run {model} {quality} {variant} "
+                    "(set COMFYUI_DIR or COMFYUI_ARCHIVE to ComfyUI 0.33.0)")
+
+
+def _run(delivering, receiver, s3, spec: dict, job_id: str) -> dict:
+    """Run one job and check its delivery as the t2v tests do; returns the result."""
+    handler, progress, _ = delivering
+    spec = dict(spec)
+    variant = spec.pop("_variant")
+    out = run_job(handler, {"webhook_url": receiver.url, "seed": 5, "prompt": PROMPT, **spec}, job_id=job_id)
+    assert "error" not in out, out
+    JobOutput.model_validate(out)
+    assert out["video_key"] and out["video_url"], "the MP4 went to the bucket"
+    assert s3.client().head_object(Bucket="modes", Key=out["video_key"])["ContentLength"] == out["video"]["bytes"]
+    events = [Webhook(SECRET).verify(d.body, d.headers) for d in receiver.deliveries
+              if d.headers["webhook-id"].startswith(f"msg_{job_id}_")]
+    assert len(events) == 1 and events[0]["type"] == "video.succeeded"
+    assert events[0]["data"]["output"]["video"]["sha256"] == out["video"]["sha256"]
+    stages = [p["stage"] for p in progress[job_id]]
+    assert stages[0] == "inputs" and stages[-1] == "done" and "decode" in stages
+    percents = [p["percent"] for p in progress[job_id]]
+    assert percents == sorted(percents)
+    assert out["settings"]["variant"] == variant
+    return out
+
+
+def _frames(path_or_bytes) -> list[np.ndarray]:
+    with av.open(path_or_bytes) as container:
+        return [f.to_ndarray(format="rgb24").astype(np.float32) for f in container.decode(video=0)]
+
+
+def _download(s3, out: dict) -> io.BytesIO:
+    return io.BytesIO(s3.client().get_object(Bucket="modes", Key=out["video_key"])["Body"].read())
+
+
+def _distance(frame: np.ndarray, color) -> float:
+    return float(np.abs(frame.reshape(-1, 3).mean(axis=0) - np.array(color, dtype=np.float32)).mean())
+
+
+def test_first_and_last_frame(delivering, receiver, s3):
+    handler = delivering[0]
+    _serves(handler, "ltx-2.3-i2v", "fast", "keyframes")
+    out = _run(delivering, receiver, s3, {
+        "model": "ltx-2.3-i2v", "duration": 2, "aspect_ratio": "1:1", "image_urls": [_png(RED)],
+        "last_image_url": _png(BLUE), "_variant": "keyframes"}, "kf-first-last")
+    frames = _frames(_download(s3, out))
+    first, last = frames[0], frames[-1]
+    assert _distance(first, RED) < _distance(first, BLUE), "the first frame is nearer the start image"
+    assert _distance(last, BLUE) < _distance(last, RED), "the last frame is nearer the last image"
+    guides = out["settings"]["inputs"]["guides"]
+    assert [(g["field"], g["frame"]) for g in guides] == [("image_urls[0]", 0), ("last_image_url", 48)]
+
+
+def test_keyframe_in_the_middle(delivering, receiver, s3):
+    handler = delivering[0]
+    _serves(handler, "ltx-2.5-t2v", "fast", "keyframes")
+    out = _run(delivering, receiver, s3, {
+        "model": "ltx-2.5-t2v", "duration": 2, "aspect_ratio": "1:1",
+        "keyframes": [{"image_url": _png(GREEN), "frame": 24, "strength": 1.0}], "_variant": "keyframes"},
+        "kf-middle")
+    frames = _frames(_download(s3, out))
+    assert len(frames) == 49
+    middle = frames[24]
+    assert _distance(middle, GREEN) < _distance(middle, RED), "frame 24 is nearer the keyframe image"
+    assert out["settings"]["inputs"]["guides"][0]["frame"] == 24
+
+
+def test_image_and_audio(delivering, receiver, s3):
+    handler = delivering[0]
+    _serves(handler, "ltx-2.3-i2v", "fast", "audio")
+    wav = tone_wav(2.5, rate=48_000, speech_like=True)
+    out = _run(delivering, receiver, s3, {
+        "model": "ltx-2.3-i2v", "aspect_ratio": "1:1", "image_urls": [_png(RED)],
+        "audio_url": _uri(wav, "audio/wav"), "_variant": "audio"}, "ia2v")
+    settings = out["settings"]
+    assert settings["inputs"]["audio"]["duration_s"] == 2.5 and settings["inputs"]["audio"]["sample_rate"] == 48_000
+    assert settings["frames"] == 8 * 8 + 1, "2.5 s at 24 fps -> 65 frames: the length follows the audio"
+    assert out["video"]["has_audio"]
+    with av.open(_download(s3, out)) as container:
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        samples = np.concatenate([f.to_ndarray().mean(axis=0) for f in container.decode(stream)])
+    got_s = len(samples) / rate
+    assert abs(got_s - 2.5) <= 1 / 24, f"the MP4's audio lasts {got_s:.3f} s, the input 2.5 s"
+    with av.open(io.BytesIO(wav)) as container:
+        source = np.concatenate([f.to_ndarray().astype(np.float32).mean(axis=0) / 32768
+                                 for f in container.decode(audio=0)])
+    if rate != 48_000:
+        source = np.interp(np.arange(len(samples)) * 48_000 / rate, np.arange(len(source)), source)
+    n = min(len(source), len(samples))
+    corr = float(np.corrcoef(source[:n], samples[:n])[0, 1])
+    assert corr > 0.5, f"the MP4's audio correlates {corr:.2f} with the input"
+
+
+@pytest.mark.parametrize(("model", "quality", "control"), [
+    ("ltx-2-t2v", "fast", "canny"),
+    ("ltx-2-i2v", "pro", "canny"),
+    ("ltx-2.3-t2v", "fast", "canny"),
+    ("ltx-2.3-i2v", "fast", "canny"),
+    ("ltx-2-t2v", "fast", "depth"),
+    ("ltx-2.3-t2v", "fast", "depth"),
+])
+def test_control_video(delivering, receiver, s3, model, quality, control):
+    handler, _, histories = delivering
+    _serves(handler, model, quality, f"control-{control}")
+    spec = {"model": model, "quality": quality, "aspect_ratio": "1:1",
+            "control_video_url": _uri(moving_video(60, 30, (160, 120)), "video/mp4"), "control": control,
+            "_variant": f"control-{control}"}
+    if model.endswith("i2v"):
+        spec["image_urls"] = [_png(RED)]
+    job_id = f"control-{model}-{quality}-{control}"
+    out = _run(delivering, receiver, s3, spec, job_id)
+    facts = out["settings"]["inputs"]["control_video"]
+    assert facts["control"] == control and facts["frames_decoded"] == 60 and facts["fps"] == 30.0
+    assert out["settings"]["frames"] == 49, "2 s at 30 fps resampled to 24 fps: 49 frames"
+    assert out["video"]["frames"] == 49
+    assert facts["control_images"] >= 1, "the preprocessor's control images are in the history"
+    entry = histories[out["prompt_id"]]
+    shown = [o for o in entry["outputs"].values() if o.get("images")]
+    assert shown and all(img["filename"] for o in shown for img in o["images"])
