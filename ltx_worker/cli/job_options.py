@@ -1,0 +1,123 @@
+"""The job options of ``ltx-worker generate``: command-line values -> the job's ``input`` dict.
+
+Files given as paths become data: URIs (`image_source`); ``--keyframe IMAGE@POS[:STRENGTH]``
+becomes a ``keyframes`` entry; the mode options (``--last-image``, ``--keyframe``, ``--audio``,
+``--control-video``/``--control``) pick the job's variant (`cli_variant`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import mimetypes
+from pathlib import Path
+
+from ..contract.job import CAMERA_LORAS
+
+CAMERAS = tuple(CAMERA_LORAS)
+
+
+def camera(value: str) -> str:
+    """``--camera``: a camera move, ``dolly-in`` spellings too."""
+    name = value.strip().lower().replace("-", "_")
+    if name not in CAMERA_LORAS:
+        raise argparse.ArgumentTypeError(f"unknown camera move {value!r} (one of {', '.join(CAMERAS)})")
+    return name
+
+
+def keyframe(value: str) -> dict:
+    """``IMAGE@POS[:STRENGTH]`` -> ``{"image": IMAGE, "at_s" or "frame": POS, "strength"?}``."""
+    image, sep, where = value.rpartition("@")
+    if not sep or not image:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected IMAGE@POS[:STRENGTH], e.g. mid.png@2.5s:0.8")
+    position, _, strength = where.partition(":")
+    try:
+        key: dict = ({"at_s": float(position[:-1])} if position.lower().endswith("s")
+                     else {"frame": int(position)})
+        if strength:
+            key["strength"] = float(strength)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: POS is seconds (2.5s) or a frame (40); "
+                                         f"STRENGTH a number") from None
+    return {"image": image, **key}
+
+
+def image_source(value: str, option: str = "--image") -> str:
+    """What a URL field gets for a file option (`option`, for errors): an http(s) URL or data:
+    URI as given, a file as a ``data:<mime>;base64,...`` URI.
+
+    Raises:
+        ValueError: `value` is neither a URL nor a readable file.
+    """
+    if value.startswith(("http://", "https://", "data:")):
+        return value
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise ValueError(f"{option}: no such file: {value}")
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def cli_variant(args: argparse.Namespace) -> str | None:
+    """The job variant the options ask for (`families.VARIANTS`), or None."""
+    if args.last_image or args.keyframe:
+        return "keyframes"
+    if args.audio:
+        return "audio"
+    if args.control_video or args.control:
+        return f"control-{args.control}"
+    return None
+
+
+def input_files(args: argparse.Namespace) -> dict:
+    """The URL fields for the file options (files become data: URIs); empty when none.
+
+    Raises:
+        ValueError: a named file does not exist.
+    """
+    fields: dict = {}
+    if args.last_image:
+        fields["last_image_url"] = image_source(args.last_image, "--last-image")
+    if args.keyframe:
+        fields["keyframes"] = [
+            {"image_url": image_source(k["image"], "--keyframe"), **{x: k[x] for x in k if x != "image"}}
+            for k in args.keyframe
+        ]
+    if args.audio:
+        fields["audio_url"] = image_source(args.audio, "--audio")
+        if args.audio_start:
+            fields["audio_start_s"] = args.audio_start
+    if args.control_video:
+        fields["control_video_url"] = image_source(args.control_video, "--control-video")
+    if args.control:
+        fields["control"] = args.control
+    return fields
+
+
+def job_input(args: argparse.Namespace, model: str, image: str | None, files: dict | None = None) -> dict:
+    """The job's ``input`` dict (SPEC.md, versions 1 and 2) from the command line; `files` are
+    the URL fields of `input_files`. ``duration`` is left out when the video follows an audio or
+    control video and ``--duration`` was not given (5 s otherwise)."""
+    files = files or {}
+    follows = "audio_url" in files or "control_video_url" in files
+    spec: dict = {
+        "model": model, "prompt": args.prompt, "quality": args.quality,
+        "resolution": args.resolution, "aspect_ratio": args.aspect_ratio,
+        "fps": args.fps, "audio": not args.no_audio, **files,
+    }
+    if args.duration is not None or not follows:
+        spec["duration"] = args.duration if args.duration is not None else 5
+    if args.enhance_prompt:
+        spec["enhance_prompt"] = True
+    if image is not None:
+        spec["image_urls"] = [image]
+        if args.image_strength is not None:
+            spec["image_strength"] = args.image_strength
+    if args.camera:
+        spec["camera_lora"] = args.camera
+        spec["camera_strength"] = args.camera_strength
+    if args.seed is not None:
+        spec["seed"] = args.seed
+    if args.negative_prompt is not None:
+        spec["negative_prompt"] = args.negative_prompt
+    return spec
