@@ -163,6 +163,32 @@ def test_generate_i2v_from_a_local_file_without_a_terminal(comfy, tmp_path):
     assert _frames(out) == 49
 
 
+def test_generate_takes_the_mode_options_and_picks_a_model_that_has_the_mode(comfy, tmp_path):
+    """--image with --last-image and --keyframe: a keyframes job on the newest family's i2v model
+    that this ComfyUI runs in that mode (no --model)."""
+    if not comfy.has_ltx2:
+        pytest.skip("the keyframe templates need ComfyUI 0.33.0")
+    first, middle, last = (tmp_path / f"{n}.png" for n in ("first", "middle", "last"))
+    for seed, path in enumerate((first, middle, last)):
+        path.write_bytes(make_test_image(320, 320, seed=seed))
+    out = tmp_path / "keyframes.mp4"
+    done = subprocess.run(
+        [*CLI, "generate", "--prompt", "the tide comes in over the rocks", "--image", str(first),
+         "--last-image", str(last), "--keyframe", f"{middle}@1s:0.9", "--duration", "2",
+         "--aspect-ratio", "1:1", "--comfy-url", comfy.url, "--output", str(out)],
+        cwd=PROJECT_ROOT, env=_env(comfy), capture_output=True, text=True, timeout=540,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ltx-2.5-i2v fast (keyframes)" in done.stderr, done.stderr[-2000:]
+    assert re.search(r"inputs: uploading 3 guide images", done.stderr), done.stderr
+    assert _frames(out) == 49
+    bad = subprocess.run(
+        [*CLI, "generate", "--prompt", "the tide comes in", "--keyframe", f"{middle}@soon",
+         "--comfy-url", comfy.url], cwd=PROJECT_ROOT, env=_env(comfy), capture_output=True, text=True, timeout=60,
+    )
+    assert bad.returncode == 2 and "POS is seconds (2.5s) or a frame (40)" in bad.stderr
+
+
 def test_generate_names_the_models_the_comfyui_can_run(comfy, tmp_path):
     # a workflows folder with the legacy templates only: the default ltx-2-t2v is not served
     folder = tmp_path / "workflows"

@@ -117,6 +117,7 @@ class _ProgressView:
         )
         self.task = self.progress.add_task("starting", total=100.0, detail="")
         self.last_stage: str | None = None
+        self.last_message: str | None = None
 
     def __enter__(self) -> _ProgressView:
         self.progress.__enter__()
@@ -130,13 +131,15 @@ class _ProgressView:
         stage = str(payload.get("stage", ""))
         label = stage.replace("_", " ")
         steps = payload.get("steps") or 0
-        detail = f"step {payload.get('step', 0)}/{steps}" if steps else ""
+        message = str(payload.get("message") or label)
+        detail = f"step {payload.get('step', 0)}/{steps}" if steps else message.partition(": ")[2]
         percent = float(payload.get("percent", 0.0))
         if self.live:
             self.progress.update(self.task, completed=percent, description=label, detail=detail)
-        elif stage != self.last_stage:
-            self.console.print(f"[{percent:5.1f}%] {label}", markup=False, highlight=False)
-        self.last_stage = stage
+        elif stage != self.last_stage or (not steps and message != self.last_message):
+            line = message if not steps else label
+            self.console.print(f"[{percent:5.1f}%] {line}", markup=False, highlight=False)
+        self.last_stage, self.last_message = stage, message
 
 
 def _facts_table(result: dict, video: Path, poster: Path | None):
