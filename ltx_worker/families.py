@@ -55,6 +55,8 @@ class Variant(BaseModel):
     qualities: list[str] = []
     profiles: list[str] = []
     max_keyframes: int = Field(8, ge=1, le=64)
+    defaults: dict[Literal["negative_prompt", "image_strength"], str | float] = Field(
+        {}, description="overrides of the family's defaults for this variant (its official template's)")
     refused: str | None = Field(None, description="why the family does not serve it, for the error")
     about: str = ""
 
@@ -300,7 +302,9 @@ class FamilyRegistry:
         if mode != "i2v" and job.image_urls:
             raise _refuse("image_urls", f"{job.model} is text-to-video and takes no image")
         width, height = sizes[job.aspect_ratio]
-        defaults = {**family.defaults, **family.quality_defaults.get(job.quality, {})}
+        declared = family.variants.get(variant) if variant else None
+        defaults = {**family.defaults, **family.quality_defaults.get(job.quality, {}),
+                    **(declared.defaults if declared else {})}
         frames = family.frames_for(duration, job.fps)
         image_strength = (job.image_strength if job.image_strength is not None
                           else float(defaults["image_strength"]))

@@ -180,7 +180,8 @@ def prepare_control_video(
     """Check a control video and re-encode its first `frames` frames at `fps` as H.264 MP4.
 
     Frames are sampled by presentation time (frame i shows what the source shows at i/fps from
-    its first frame), so a 30 fps source makes a 24 fps control of the same motion. The picture
+    its first frame, up to and including the source's end), so a 30 fps source makes a 24 fps
+    control of the same motion, and a 2.0 s source gives the 49 frames of a 2 s video at 24 fps. The picture
     is scaled down (never up) to the smallest size covering `cover` (the job's width x height,
     which ComfyUI then crops to) and to even sides.
 
@@ -257,7 +258,9 @@ def prepare_control_video(
             if decoded == 0:
                 raise input_error(field, "has no decodable frames")
             last_time = (held.time if held is not None and held.time is not None else decoded / source_fps)
-            emit(last_time - (first or 0.0) + 1.0 / source_fps)
+            # the last frame is held to the source's end, inclusive: a 2.0 s source gives 2 s * fps + 1
+            # frames, the 8k+1 count a 2 s video needs (half a target frame of tolerance)
+            emit(last_time - (first or 0.0) + 1.0 / source_fps + 0.5 / fps)
             for packet in out_stream.encode(None):
                 out.mux(packet)
         fmt, codec = container.format.name, stream.codec_context.name

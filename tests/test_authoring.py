@@ -50,6 +50,10 @@ VALUES = {
     "camera_preset": "dolly_in", "camera_strength": 1.5,
     "camera_lora": "ltx-2-19b-lora-camera-control-dolly-in.safetensors",
     "filename_prefix": "ltxw/job-1",
+    "guides": [{"image": "ltxw-job-guide0.png", "frame": 0, "strength": 0.7},
+               {"image": "ltxw-job-guide1.png", "frame": 120, "strength": 0.7}],
+    "audio_file": "ltxw-job-audio.wav", "audio_start_s": 0.0, "audio_duration_s": 5.0,
+    "control_video": "ltxw-job-control.mp4",
 }
 
 
@@ -138,11 +142,14 @@ def test_reexported_template_binds_and_fills_the_same(name, tmp_path, object_inf
     # the filled values really landed (not a vacuous comparison); nodes a switch removes are gone
     filled = canonical(reloaded.fill(values))
     removed = {t for titles in original.when_false.values() for t in titles}
+    repeated = {t for group in original.repeat.values() for t in group.nodes}
     for param, targets in original.params.items():
         for title, input_name in targets:
             if title in removed:
                 assert title not in filled
                 continue
+            if title in repeated:  # the prototype's copies carry the value
+                title = f"{title} 1"
             assert filled[title]["inputs"][input_name] == values[param], (param, title)
 
 

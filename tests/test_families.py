@@ -49,12 +49,17 @@ def test_every_family_is_a_folder_with_its_templates():
             assert (family.folder / f"{template.name}.json").is_file(), "a template lives in its family's folder"
             for model, quality in template.serves:
                 assert model in family.models and quality in family.qualities, (template.name, model, quality)
-        served = {s for t in mine for s in t.serves}
+        plain = [t for t in mine if t.variant is None]
+        served = {s for t in plain for s in t.serves}
         assert served == {(m, q) for m in family.models for q in family.qualities}, family.id
+        # the variants family.json declares are exactly those its mode templates serve
+        declared = {(m, q, name) for name, v in family.variants.items() if not v.refused
+                    for m in v.models for q in v.qualities}
+        assert {k for t in mine if t.variant for k in t.keys} == declared, family.id
         if family.has("enhance_prompt"):
-            assert all(t.enhanced_prompt_output and "enhance_prompt" in t.when_false for t in mine)
+            assert all(t.enhanced_prompt_output and "enhance_prompt" in t.when_false for t in plain)
         if family.has("camera_lora"):
-            assert all("camera_preset" in t.params for t in mine)
+            assert all("camera_preset" in t.params for t in plain)
 
 
 def test_every_file_a_family_needs_is_in_models_txt_under_its_profiles():

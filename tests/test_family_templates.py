@@ -43,6 +43,20 @@ SOURCES = {
     "ltx25_t2v_fast": "video_ltx2_5_t2v",
     "ltx25_i2v_fast": "video_ltx2_5_i2v",
 }
+#: the mode templates (issue 11) and their official sources; their settings are held to them by
+#: tests/test_control_ltx2_templates.py, tests/test_control_ltx23_templates.py and
+#: tests/test_mode_templates.py (their graphs differ in shape from the t2v/i2v reader's)
+MODE_SOURCES = {
+    "ltx2_control_canny_fast": "video_ltx2_canny_to_video",
+    "ltx2_control_canny_pro": "video_ltx2_canny_to_video",
+    "ltx2_control_depth_fast": "video_ltx2_depth_to_video",
+    "ltx2_control_depth_pro": "video_ltx2_depth_to_video",
+    "ltx23_control_canny_fast": "video_ltx2_3_ic_lora",
+    "ltx23_control_depth_fast": "video_ltx2_3_ic_lora",
+    "ltx23_keyframes_fast": "video_ltx2_3_flf2v",
+    "ltx23_ia2v_fast": "video_ltx2_3_ia2v",
+    "ltx25_keyframes_fast": "video_ltx2_5_flf2v",
+}
 #: official file -> the project's file (same weights, smaller): the LTX-2 distilled checkpoint
 FILE_EQUIVALENTS = {"ltx-2-19b-distilled.safetensors": "ltx-2-19b-distilled-fp8.safetensors"}
 #: settings a project template deliberately does not share with its official template, and why
@@ -105,7 +119,8 @@ def _load(path: Path) -> dict:
 
 def _template_paths() -> list[Path]:
     return sorted(p for p in WORKFLOWS.rglob("*.json")
-                  if not p.name.endswith(".bindings.json") and p.name != "family.json")
+                  if not p.name.endswith(".bindings.json") and p.name != "family.json"
+                  and "ui" not in p.relative_to(WORKFLOWS).parts)  # ui/: the editor's twins
 
 
 TEMPLATES = {p.stem: p for p in _template_paths()}
@@ -221,7 +236,9 @@ def test_settings_follow_the_official_template(name, object_info):
 
 def test_every_ltx2_family_template_has_a_source():
     family_templates = {n for n in TEMPLATES if n.startswith(("ltx2_", "ltx23_", "ltx25_"))}
-    assert family_templates == set(SOURCES)
+    assert family_templates == set(SOURCES) | set(MODE_SOURCES)
+    for source in MODE_SOURCES.values():
+        assert (OFFICIAL / f"{source}.json").is_file(), source
 
 
 def test_official_reader_names_widgets_like_the_facts(object_info):

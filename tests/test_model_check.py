@@ -30,7 +30,7 @@ from ltx_worker.templates import TemplateRegistry
 SNAPSHOTS = PROJECT_ROOT.parent / "shared" / "comfyui"
 PACK = PROJECT_ROOT / "custom_nodes" / "ltx_worker_nodes" / "object_info.json"
 REGISTRY = TemplateRegistry.load(PROJECT_ROOT / "workflows")
-LTX2 = [t for t in REGISTRY.templates if t.family == "ltx2"]
+LTX2 = [t for t in REGISTRY.templates if t.family == "ltx2" and t.variant is None]  # plain t2v/i2v
 
 
 def snapshot(version: str) -> dict:

@@ -21,11 +21,20 @@ VALUES = {
     "frames": 49, "fps": 24, "seed": 123, "image": "ltxw-job-start.png", "image_strength": 0.8,
     "camera_preset": "dolly_in", "camera_strength": 0.9,
     "filename_prefix": "ltxw/job",
+    "guides": [{"image": "ltxw-job-guide0.png", "frame": 0, "strength": 0.7},
+               {"image": "ltxw-job-guide1.png", "frame": 48, "strength": 0.7}],
+    "audio_file": "ltxw-job-audio.wav", "audio_start_s": 0.5, "audio_duration_s": 2.0,
+    "control_video": "ltxw-job-control.mp4",
 }
 
 
 def values_for(template):
-    return {k: v for k, v in VALUES.items() if k in template.params}
+    return {k: v for k, v in VALUES.items() if k in template.params or k in template.repeat}
+
+
+def repeated_titles(template) -> set[str]:
+    """Titles of the repeat groups' prototypes (the filled graph has numbered copies instead)."""
+    return {t for group in template.repeat.values() for t in group.nodes}
 
 
 def renumbered(graph: dict, offset: int = 1000) -> dict:
@@ -55,6 +64,11 @@ def test_every_binding_resolves_and_sets_the_value(template, enhance):
     linked = {(t, i) for t, i, _, _ in template.when_true.get("enhance_prompt", [])} if enhance else set()
     for param, targets in template.params.items():
         for title, input_name in targets:
+            if title in repeated_titles(template):
+                copies = [n for n in graph.values() if n["_meta"]["title"].startswith(title + " ")]
+                assert len(copies) == len(VALUES["guides"])
+                assert all(n["inputs"][input_name] == VALUES[param] for n in copies)
+                continue
             if title in removed:
                 assert not [n for n in graph.values() if n["_meta"]["title"] == title]
                 continue
@@ -81,7 +95,7 @@ def _has_links(node):
     return any(isinstance(v, list) for v in node["inputs"].values())
 
 
-LTX2 = [t for t in REGISTRY.templates if t.family == "ltx2"]
+LTX2 = [t for t in REGISTRY.templates if t.family == "ltx2" and t.variant is None]  # plain t2v/i2v
 
 
 @pytest.mark.parametrize("template", LTX2, ids=lambda t: t.name)

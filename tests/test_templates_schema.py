@@ -63,7 +63,10 @@ def _templates() -> dict[str, tuple[dict, dict]]:
 
 
 TEMPLATES = _templates()
-LTX2 = sorted(n for n, (_, b) in TEMPLATES.items() if b and b.get("family") == "ltx2")
+#: the plain LTX-2 t2v/i2v templates (the mode templates, which serve a "variant", have their own
+#: tests: tests/test_control_ltx2_templates.py)
+LTX2 = sorted(n for n, (_, b) in TEMPLATES.items() if b and b.get("family") == "ltx2"
+              and not any(s.get("variant") for s in b["serves"]))
 LTXV = sorted(n for n, (_, b) in TEMPLATES.items() if b and b.get("family") == "ltxv")
 
 

@@ -305,6 +305,9 @@ def write_tiny_ltx2(models_dir: pathlib.Path) -> list[pathlib.Path]:
                 {},
             )
         )
+    from .control_ltx2 import write_tiny_control_ltx2  # the control templates' files (IC-LoRAs, Lotus)
+
+    written += write_tiny_control_ltx2(models_dir)
     return written
 
 

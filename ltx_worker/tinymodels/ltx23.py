@@ -152,6 +152,9 @@ def write_tiny_ltx23(models_dir: pathlib.Path) -> list[pathlib.Path]:
     written.append(_save(gemma, models_dir / "text_encoders" / ltx2.TEXT_ENCODER_FILE, {}))
     enhancer_lora = lora_state_dict(gemma3_lora_targets(gemma), ENHANCER_LORA_RANK, _ENHANCER_LORA_SEED)
     written.append(_save(_to(enhancer_lora, torch.bfloat16), models_dir / "loras" / ENHANCER_LORA_FILE, {}))
+    from .control_ltx23 import write_tiny_control_ltx23  # the control templates' IC-LoRA and MoGe
+
+    written += write_tiny_control_ltx23(models_dir)
     return written
 
 
