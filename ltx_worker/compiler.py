@@ -105,7 +105,9 @@ def check_fits(template: Template, job: JobInput) -> None:
     """
     taken = template.params_taken
     if job.camera_lora and not {"camera_lora", "camera_preset"} & taken:
-        raise WorkerError(ErrorCode.INVALID_INPUT, f"camera_lora: camera moves are not available for {job.model}")
+        what = (f"{job.model} {job.variant} jobs (its official template has no camera LoRA)"
+                if job.variant else job.model)
+        raise WorkerError(ErrorCode.INVALID_INPUT, f"camera_lora: camera moves are not available for {what}")
     if job.enhance_prompt and "enhance_prompt" not in taken:
         raise WorkerError(ErrorCode.INVALID_INPUT,
                           f"enhance_prompt: template {template.name} has no prompt enhancer")
