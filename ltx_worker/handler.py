@@ -123,7 +123,11 @@ class JobHandler:
                 ", ".join(sorted(skipped)),
             )
         self.templates = runnable
-        log.info("ComfyUI %s ready; serving %s", self.comfyui_version, serves_label(self.served, "nothing"))
+        modes: dict[str, list[str]] = {}
+        for model, quality, variant in self.served_variants:
+            modes.setdefault(variant, []).append(f"{model} {quality}")
+        log.info("ComfyUI %s ready; serving %s%s", self.comfyui_version, serves_label(self.served, "nothing"),
+                 "".join(f"; {v}: {', '.join(m)}" for v, m in modes.items()))
         return self
 
     def _check_models(self, runnable: TemplateRegistry, object_info: dict) -> None:
@@ -143,8 +147,7 @@ class JobHandler:
         blocked = blocked_serves(missing)
         self.served = sorted({s for t in runnable.templates if t.variant is None for s in t.serves} - blocked)
         self.served_variants = sorted(k for t in runnable.templates if t.variant for k in t.keys
-                                      if (k[0], k[1]) in self.served
-                                      and not job_missing_files(missing, k[0], k[1], variant=k[2]))
+                                      if not job_missing_files(missing, k[0], k[1], variant=k[2]))
         if not missing:
             return
         message = format_missing(missing)
@@ -152,7 +155,7 @@ class JobHandler:
         if self.settings.models_required == "all":
             raise WorkerError(ErrorCode.MODEL_MISSING, f"model files ComfyUI cannot see (MODELS_REQUIRED=all): "
                               f"{message}", details=details)
-        if not self.served:
+        if not self.served and not self.served_variants:
             raise WorkerError(ErrorCode.MODEL_MISSING, f"no model can be served; model files ComfyUI cannot see: "
                               f"{message}", details=details)
         log.warning("not served for lack of model files: %s", message)
@@ -165,8 +168,6 @@ class JobHandler:
         features = ["enhance_prompt"] if spec.enhance_prompt else []
         files = job_missing_files(self.missing_models, spec.model, spec.quality, spec.camera_lora, features,
                                   spec.variant)
-        if spec.variant:  # a variant job also needs what its plain template loads (same checkpoint)
-            files = sorted(set(files) | set(job_missing_files(self.missing_models, spec.model, spec.quality)))
         if files:
             raise WorkerError(
                 ErrorCode.MODEL_MISSING,
