@@ -20,6 +20,7 @@ from ltx_worker.models.check import (
     LOADER_FOLDERS,
     blocked_serves,
     format_missing,
+    job_missing_files,
     missing_camera_moves,
     missing_models,
     template_needs,
@@ -162,3 +163,28 @@ def test_a_distilled_lora_missing_blocks_the_pro_templates_only():
     missing = missing_models(REGISTRY.templates, info)
     assert blocked_serves(missing) == {("ltx-2-t2v", "pro"), ("ltx-2-i2v", "pro")}
     assert "(node 'Distilled LoRA')" in format_missing(missing)
+
+
+def test_a_mode_needs_only_its_own_template_files():
+    """An image with only the LTX-2.3 control files (distilled checkpoint, Gemma, union LoRA)
+    serves control jobs though the plain templates' dev checkpoint is missing; a missing IC-LoRA
+    blocks control jobs only."""
+    info = complete(snapshot("0.33.0"))
+    for cls, name in (("CheckpointLoaderSimple", "ckpt_name"), ("LTXVAudioVAELoader", "ckpt_name"),
+                      ("LTXAVTextEncoderLoader", "ckpt_name")):
+        set_options(info, cls, name, [o for o in input_options(info, cls, name)
+                                      if o != "ltx-2.3-22b-dev-fp8.safetensors"])
+    missing = missing_models(REGISTRY.templates, info)
+    assert ("ltx-2.3-t2v", "fast") in blocked_serves(missing)
+    assert job_missing_files(missing, "ltx-2.3-t2v", "fast") == ["checkpoints/ltx-2.3-22b-dev-fp8.safetensors"]
+    assert job_missing_files(missing, "ltx-2.3-t2v", "fast", variant="control-canny") == []
+    assert job_missing_files(missing, "ltx-2.3-i2v", "fast", variant="keyframes") == []
+
+    info = complete(snapshot("0.33.0"))
+    union = "ltx-2.3-22b-ic-lora-union-control-ref0.5.safetensors"
+    set_options(info, "LoraLoaderModelOnly", "lora_name",
+                [o for o in input_options(info, "LoraLoaderModelOnly", "lora_name") if o != union])
+    missing = missing_models(REGISTRY.templates, info)
+    assert not blocked_serves(missing)
+    assert job_missing_files(missing, "ltx-2.3-t2v", "fast", variant="control-depth") == [f"loras/{union}"]
+    assert "missing for ltx-2.3-t2v fast, ltx-2.3-i2v fast (control-canny)" in format_missing(missing)
