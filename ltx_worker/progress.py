@@ -111,7 +111,7 @@ class ProgressTracker:
     def stage_started(self, stage: str, detail: str | None = None) -> None:
         """The worker entered one of its own stages (inputs, queued, upload, done); `detail`
         (e.g. which inputs are fetched) goes into the payload's message."""
-        self._update(stage, 0, 0, detail)
+        self._update(stage, 0, 0, detail, force=True)
 
     def on_comfy(self, event: Progress) -> None:
         """A ComfyUI event (`ComfyClient.run_prompt`'s on_progress callback)."""
@@ -119,7 +119,7 @@ class ProgressTracker:
         if stage is not None:
             self._update(stage, event.value, event.max)
 
-    def _update(self, stage: str, step: int, steps: int, detail: str | None = None) -> None:
+    def _update(self, stage: str, step: int, steps: int, detail: str | None = None, force: bool = False) -> None:
         start, end = STAGE_SPANS[stage]
         fraction = min(1.0, step / steps) if steps > 0 else 0.0
         with self._lock:
@@ -128,7 +128,7 @@ class ProgressTracker:
             percent = max(self.percent, round(start + (end - start) * fraction, 1))
             changed = stage != self.stage
             now = time.monotonic()
-            if not changed and now - self._last_sent < self.interval_s and stage != "done":
+            if not changed and not force and now - self._last_sent < self.interval_s and stage != "done":
                 self.percent = percent
                 return
             self.stage, self.percent, self._last_sent = stage, percent, now

@@ -190,12 +190,13 @@ def test_generate_takes_the_mode_options_and_picks_a_model_that_has_the_mode(com
 
 
 def test_generate_names_the_models_the_comfyui_can_run(comfy, tmp_path):
-    # a workflows folder with the legacy templates only: the default ltx-2-t2v is not served
+    # a workflows folder with the legacy templates only: ltx-2-t2v is not served
     folder = tmp_path / "workflows"
     folder.mkdir()
     shutil.copytree(PROJECT_ROOT / "workflows" / "ltxv", folder / "ltxv")
     done = subprocess.run(
-        [*CLI, "generate", "--prompt", "a paper boat", "--comfy-url", comfy.url, "--duration", "2"],
+        [*CLI, "generate", "--prompt", "a paper boat", "--comfy-url", comfy.url, "--duration", "2",
+         "--model", "ltx-2-t2v", "--output", str(tmp_path / "never.mp4")],
         cwd=PROJECT_ROOT, env=_env(comfy, WORKFLOWS_DIR=str(folder)), capture_output=True, text=True,
         timeout=120,
     )
@@ -204,7 +205,8 @@ def test_generate_names_the_models_the_comfyui_can_run(comfy, tmp_path):
     assert "--model ltxv-t2v" in done.stderr
     if not comfy.has_ltx2:  # the ComfyUI itself lacks LTX-2: the message says so
         done = subprocess.run(
-            [*CLI, "generate", "--prompt", "a paper boat", "--comfy-url", comfy.url],
+            [*CLI, "generate", "--prompt", "a paper boat", "--comfy-url", comfy.url, "--model", "ltx-2-t2v",
+             "--output", str(tmp_path / "never.mp4")],
             cwd=PROJECT_ROOT, env=_env(comfy), capture_output=True, text=True, timeout=120,
         )
         assert done.returncode == 1 and "lacks nodes LTX-2 (19B)'s workflows need" in done.stderr, done.stderr

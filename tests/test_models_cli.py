@@ -82,7 +82,8 @@ def test_repo_models_txt_lists_every_template_file_under_its_profile():
                 wanted = set(family.profiles["camera_lora"])
             else:
                 wanted = {p for _, q in template.serves
-                          for p in family.profiles_for(q, {need.feature} if need.feature else set())}
+                          for p in family.profiles_for(q, {need.feature} if need.feature else set(),
+                                                       template.variant)}
             assert wanted & entries[need.relpath].profiles, (template.name, need.relpath)
     assert {f"loras/{f}" for f in CAMERA_LORAS.values()} <= set(entries)
 

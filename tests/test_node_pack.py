@@ -292,7 +292,7 @@ def test_ltx2_template_with_none_equals_the_template_without_the_node(comfy, tmp
     with_node = template.fill({**values, "filename_prefix": "ltxw-pack/ltx2-none"})
     assert with_node[template.node_id(with_node, "Camera LoRA")]["class_type"] == NODE
     bypassing = dataclasses.replace(
-        template, bypass_when_absent={"camera_preset": [("Camera LoRA", "model")]})
+        template, bypass_when_absent={"camera_preset": [("Camera LoRA", {0: "model"})]})
     without = bypassing.fill({**values, "camera_preset": None,
                               "filename_prefix": "ltxw-pack/ltx2-plain"})
     assert NODE not in {n["class_type"] for n in without.values()}
