@@ -36,6 +36,21 @@ from .node_schema import (
 
 __all__ = ["check_graph", "check_bindings"]
 
+#: Inputs ComfyUI's editor (frontend 1.49) writes on "Export (API)" for its own preview widgets and
+#: ComfyUI ignores: a node with a ``video_upload`` combo (LoadVideo) gets ``"video-preview": ""``.
+#: Accepted so that an exported template passes (docs/authoring.md; tests/test_browser_authoring.py).
+EDITOR_PREVIEW_INPUTS = {"video_upload": "video-preview"}
+
+
+def _editor_preview_input(schema: dict, name: str) -> bool:
+    """Whether `name` is an input the editor adds for a preview widget of this node."""
+    for cat in ("required", "optional"):
+        for spec in ((schema.get("input") or {}).get(cat) or {}).values():
+            opts = spec[1] if isinstance(spec, (list, tuple)) and len(spec) > 1 and isinstance(spec[1], dict) else {}
+            if any(opts.get(flag) and name == preview for flag, preview in EDITOR_PREVIEW_INPUTS.items()):
+                return True
+    return False
+
 # ---------------------------------------------------------------------------------------------
 # public API
 # ---------------------------------------------------------------------------------------------
@@ -64,7 +79,8 @@ def check_graph(graph: dict, object_info: dict) -> list[str]:
           autogrow adds ``<input>.<prefix><i>``. A missing nested dynamic combo is accepted when
           the node also takes and is given a top-level input of the same name (0.33's SaveVideo
           still accepts the older ``codec`` next to ``format``);
-        * no unknown inputs (stricter than ComfyUI, which ignores them);
+        * no unknown inputs (stricter than ComfyUI, which ignores them), but for the editor's
+          preview inputs (`EDITOR_PREVIEW_INPUTS`: LoadVideo's ``video-preview``);
         * links are ``[node_id, slot]`` to an existing node and output slot, and the output's
           type matches the input's type: equal, ``*`` on either side, or overlapping
           comma-separated types; match-type outputs (``COMFY_MATCHTYPE_V3``, e.g.
@@ -129,6 +145,8 @@ def check_graph(graph: dict, object_info: dict) -> list[str]:
         for name, value in inputs.items():
             where = _where(node_id, node, name)
             if name not in accepted:
+                if _editor_preview_input(schema, name):
+                    continue
                 problems.append(f"{where}: unknown input (not in {class_type}'s schema)")
                 continue
             spec, _required = accepted[name]

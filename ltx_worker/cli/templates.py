@@ -9,6 +9,12 @@
   saving a template from the ComfyUI editor (docs/authoring.md). Exit status 1 when any
   template has a problem, 2 when the schemas cannot be read.
 * ``list``: each template, the (model, quality) pairs it serves and its bound parameters.
+* ``ui``: writes the UI-format twin of each template, ``workflows/<family>/ui/<name>.json``
+  (laid out left to right, grouped by stage, with a note of what the worker binds;
+  `ltx_worker.ui_format`), for authors to open in the ComfyUI editor. ``--check`` writes
+  nothing and exits 1 when a twin is missing or no longer converts back to its template.
+  The node schemas default to the 0.33.0 snapshot (``../shared/comfyui/object_info-0.33.0.json``)
+  plus the node pack's ``object_info.json``.
 
 The schemas come from a live ComfyUI (``--comfy-url``, default COMFY_HOST/COMFY_PORT) or from
 ``GET /object_info`` snapshots (``--object-info FILE``, repeatable: later files add to and
@@ -45,6 +51,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = sub.add_parser("list", help="the templates, what they serve and their parameters")
     _common(listing)
     listing.set_defaults(func=cmd_list)
+    ui = sub.add_parser("ui", help="write (or --check) the UI-format twin of each template",
+                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = ui.add_mutually_exclusive_group()
+    source.add_argument("--comfy-url", help="a running ComfyUI's node schemas (default: the snapshots)")
+    source.add_argument("--object-info", type=Path, action="append", metavar="FILE",
+                        help="an /object_info JSON snapshot; repeatable, merged in order")
+    ui.add_argument("--check", action="store_true",
+                    help="write nothing; exit 1 when a UI file is missing or out of step")
+    _common(ui)
+    ui.set_defaults(func=cmd_ui)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -218,8 +234,69 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     for t in templates:
-        serves = ", ".join(f"{m} {q}" for m, q in t.serves)
+        serves = ", ".join(f"{m} {q}" for m, q in t.serves) + (f" ({t.variant})" if t.variant else "")
         print(f"{t.name}  ({t.family}; serves {serves}; {len(t.graph)} nodes)")
         for param, targets in sorted(t.params.items()):
             print(f"    {param:<16} -> " + ", ".join(f"{title!r}.{inp}" for title, inp in targets))
     return 0
+
+
+def _default_object_info() -> list[Path]:
+    """The 0.33.0 snapshot (../shared/comfyui, or shared/comfyui in the repository) and the node
+    pack's entry, as the offline checks use them."""
+    from ..config import PROJECT_ROOT
+
+    snapshot = next((p / "comfyui" / "object_info-0.33.0.json"
+                     for p in (PROJECT_ROOT.parent / "shared", PROJECT_ROOT / "shared")
+                     if (p / "comfyui" / "object_info-0.33.0.json").is_file()),
+                    PROJECT_ROOT.parent / "shared" / "comfyui" / "object_info-0.33.0.json")
+    return [snapshot, PROJECT_ROOT / "custom_nodes" / "ltx_worker_nodes" / "object_info.json"]
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Write each template's UI twin (or, with --check, report the twins out of step); returns
+    0, 1 when --check found a problem, 2 when nothing could be done."""
+    from ..config import PROJECT_ROOT
+    from ..ui_format import added_by_editor, check_in_step, ui_for_template, ui_path, write_ui
+
+    if not args.object_info and not args.comfy_url:
+        args.object_info = _default_object_info()
+    try:
+        paths = template_paths(_workflows(args), args.template)
+        object_info, source = load_object_info(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if not paths:
+        print(f"error: no templates (*.json) in {_workflows(args)}", file=sys.stderr)
+        return 2
+    print(source)
+    bad = 0
+    for path in paths:
+        twin = ui_path(path)
+        shown = f"{path.parent.name}/ui/{twin.name}"
+        if args.check:
+            problems = check_in_step(path, object_info)
+            if not problems:
+                print(f"ok    {shown}")
+                continue
+            bad += 1
+            print(f"FAIL  {shown}: {len(problems)} difference(s); regenerate it with "
+                  f"`ltx-worker templates ui --template {path.stem}`")
+            for problem in problems[:20]:
+                print(f"      {problem}")
+            continue
+        try:
+            ui = ui_for_template(path, object_info, root=PROJECT_ROOT)
+        except (OSError, ValueError, KeyError) as err:
+            print(f"error: {path.name}: {err}", file=sys.stderr)
+            return 2
+        write_ui(twin, ui)
+        graph = json.loads(path.read_text(encoding="utf-8"))
+        added = added_by_editor(graph, object_info)
+        extra = ("; the editor adds " + ", ".join(f"{t!r}.{'/'.join(i)}" for t, i in sorted(added.items()))
+                 if added else "")
+        print(f"wrote {shown} ({len(ui['nodes']) - 1} nodes, {len(ui['groups'])} groups{extra})")
+    if args.check:
+        print(f"{len(paths)} UI file(s): {len(paths) - bad} in step, {bad} not")
+    return 1 if bad else 0
