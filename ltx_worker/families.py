@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ErrorCode, WorkerError
 
@@ -92,6 +92,14 @@ class Family(BaseModel):
     profiles: dict[str, list[str]]
     variants: dict[str, Variant] = {}
     folder: Path | None = None
+
+    @field_validator("variants")
+    @classmethod
+    def _known_variants(cls, value: dict[str, Variant]) -> dict[str, Variant]:
+        unknown = set(value) - set(VARIANTS)
+        if unknown:
+            raise ValueError(f"unknown variants {sorted(unknown)}; one of {', '.join(VARIANTS)}")
+        return value
 
     def variant(self, name: str) -> Variant | None:
         """The family's declaration of variant `name` when it serves it (None when it has none
@@ -280,7 +288,8 @@ class FamilyRegistry:
         if job.fps not in family.fps:
             raise _refuse("fps", f"{family.name} renders at {_names(family.fps)} fps, not {job.fps}")
         variant = self._variant(job, family, mode)
-        follows_input = job.duration is None and variant in ("audio", "control-canny", "control-depth")
+        # an image+audio or control job without a duration lasts as long as its audio or video
+        follows_input = job.duration is None and variant is not None and VARIANTS[variant] != "keyframes"
         duration = job.duration if job.duration is not None else DEFAULT_DURATION_S
         low, high = family.duration_s["min"], family.duration_s["max"]
         if not low <= duration <= high:

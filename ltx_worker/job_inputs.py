@@ -119,7 +119,8 @@ def _audio(job: JobInput, settings: Settings, checked: CheckedInputs) -> None:
     plan = checked.plan
     if plan.follows_input:
         checked.plan = plan.with_input_seconds(facts.used_s)
-        checked.audio_duration_s = facts.used_s
+        # the video is capped at the family's longest: the kept audio ends with it
+        checked.audio_duration_s = min(facts.used_s, checked.plan.frames / plan.fps)
     else:
         if facts.used_s + 1e-6 < job.duration:
             raise input_error("audio_url", f"lasts {facts.used_s:.2f} s from audio_start_s {job.audio_start_s:g} s, "

@@ -195,3 +195,16 @@ def test_duration_follows_the_input_only_when_left_out():
     job = parse_job_input({**{k: v for k, v in I23.items() if k != "duration"}, "audio_url": WAV})
     assert job.plan.with_input_seconds(3.2).frames == 8 * 10 + 1  # 3.2 s * 24 = 76.8 -> 81
     assert job.plan.with_input_seconds(0.4).frames == 49  # never below the family's 2 s
+
+
+def test_audio_longer_than_the_longest_video_is_cut_with_it():
+    """Duration left out: a 25 s track makes the family's longest video (481 frames at 24 fps),
+    and only that much of the audio is kept (TrimAudioDuration)."""
+    from ltx_worker.job_inputs import fetch_inputs
+
+    job = parse_job_input({**{k: v for k, v in I23.items() if k != "duration"},
+                           "audio_url": data_uri(tone_wav(25.0, rate=8_000), "audio/wav")})
+    checked = fetch_inputs(job, load_settings())
+    assert checked.plan.frames == 481 and checked.audio_duration_s == pytest.approx(481 / 24)
+    assert checked.facts["audio"]["duration_s"] == 25.0 and checked.facts["audio"]["sample_rate"] == 8_000
+    assert checked.describe() == "start image, audio"
