@@ -263,6 +263,8 @@ def test_tiny_ic_lora_carries_the_reference_downscale_factor(tiny_models):
     from safetensors import safe_open
 
     path = tiny_models / "loras" / "ltx-2.3-22b-ic-lora-union-control-ref0.5.safetensors"
+    if not path.is_file():
+        pytest.skip("this ComfyUI tree has no LTX-2.3 model code, so no tiny LTX-2.3 weights (needs 0.33.0)")
     with safe_open(str(path), framework="pt") as handle:
         assert handle.metadata() == {"reference_downscale_factor": "2"}
         assert any(k.startswith("diffusion_model.transformer_blocks.") for k in handle.keys())

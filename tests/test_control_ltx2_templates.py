@@ -296,8 +296,9 @@ def probe(path: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def client(comfy) -> ComfyClient:
-    if "LTXVAddGuide" not in comfy.object_info or "LotusConditioning" not in comfy.object_info:
-        pytest.skip(f"ComfyUI {comfy.version} lacks the LTX-2 / Lotus nodes (set COMFYUI_DIR to 0.33.0)")
+    missing = {n["class_type"] for name in NAMES for n in _template(name)[0].values()} - set(comfy.object_info)
+    if missing:
+        pytest.skip(f"ComfyUI {comfy.version} lacks {', '.join(sorted(missing))} (set COMFYUI_DIR to 0.33.0)")
     return ComfyClient(comfy.url)
 
 
