@@ -50,7 +50,7 @@ class AudioFacts:
 
     def to_dict(self) -> dict:
         """The facts as the result's ``settings.inputs.audio``."""
-        return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
+        return _rounded(self)
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,12 @@ class ControlVideoFacts:
 
     def to_dict(self) -> dict:
         """The facts as the result's ``settings.inputs.control_video``."""
-        return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
+        return _rounded(self)
+
+
+def _rounded(facts) -> dict:
+    """A facts dataclass as a dict, seconds and rates rounded to 3 decimals."""
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(facts).items()}
 
 
 def _format_tokens(container) -> set[str]:

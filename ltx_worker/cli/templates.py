@@ -186,19 +186,29 @@ def _workflows(args: argparse.Namespace) -> Path:
         return PROJECT_ROOT / "workflows"
 
 
+def _templates_and_schemas(args: argparse.Namespace) -> tuple[list[Path], dict, str]:
+    """The template paths the command covers and the node schemas to hold them to (with a line
+    naming their source), for ``check`` and ``ui``.
+
+    Raises:
+        ValueError: an unreadable folder or schema source, or no templates in the folder.
+    """
+    paths = template_paths(_workflows(args), args.template)
+    object_info, source = load_object_info(args)
+    if not paths:
+        raise ValueError(f"no templates (*.json) in {_workflows(args)}")
+    return paths, object_info, source
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Print each template's problems; returns 1 when any, 2 when nothing could be checked."""
     from rich.console import Console
 
     out = Console(highlight=False, soft_wrap=True)
     try:
-        paths = template_paths(_workflows(args), args.template)
-        object_info, source = load_object_info(args)
+        paths, object_info, source = _templates_and_schemas(args)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
-    if not paths:
-        print(f"error: no templates (*.json) in {_workflows(args)}", file=sys.stderr)
         return 2
     out.print(source, markup=False)
     bad = 0
@@ -262,13 +272,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     if not args.object_info and not args.comfy_url:
         args.object_info = _default_object_info()
     try:
-        paths = template_paths(_workflows(args), args.template)
-        object_info, source = load_object_info(args)
+        paths, object_info, source = _templates_and_schemas(args)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
-    if not paths:
-        print(f"error: no templates (*.json) in {_workflows(args)}", file=sys.stderr)
         return 2
     print(source)
     bad = 0
