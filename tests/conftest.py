@@ -22,6 +22,7 @@ from ltx_worker.config import PROJECT_ROOT, load_settings
 from ltx_worker.handler import JobHandler
 
 from support import free_port
+from template_files import snapshot_033
 
 SHARED = PROJECT_ROOT.parent / "shared"
 TEST_NODES = PROJECT_ROOT / "tests" / "comfy_nodes"
@@ -118,3 +119,10 @@ def s3(tmp_path_factory: pytest.TempPathFactory):
     server.client().create_bucket(Bucket="videos")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def object_info() -> dict:
+    """ComfyUI 0.33.0's ``/object_info`` snapshot with the node pack's entry (offline schema
+    checks; `template_files.snapshot_033`). A module may define its own ``object_info``."""
+    return snapshot_033()

@@ -20,14 +20,12 @@ session's extra_model_paths.yaml maps (``comfy.process.MODEL_FOLDERS``).
 
 from __future__ import annotations
 
-import json
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from official_templates import settings, ui_to_api
 
 from ltx_worker.bindings_check import check_bindings
 from ltx_worker.comfy.client import ComfyClient
@@ -35,15 +33,12 @@ from ltx_worker.delivery.outputs import probe_video
 from ltx_worker.templates import load_template
 from ltx_worker.workflow_check import check_graph
 
+from official_templates import settings, ui_to_api
 from support import make_test_image
+from template_files import OFFICIAL, ids_by_title, load_json
+from template_files import WORKFLOWS as ALL_WORKFLOWS
 
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOWS = REPO / "workflows" / "ltx23"
-SHARED = next((p for p in (REPO.parent / "shared", REPO / "shared") if (p / "comfyui").is_dir()),
-              REPO.parent / "shared")
-OI_033 = SHARED / "comfyui" / "object_info-0.33.0.json"
-PACK_OBJECT_INFO = REPO / "custom_nodes" / "ltx_worker_nodes" / "object_info.json"
-OFFICIAL = SHARED / "reference" / "ltx2" / "native-templates"
+WORKFLOWS = ALL_WORKFLOWS / "ltx23"
 KINDS = ("canny", "depth")
 MOGE_FILE = "moge_2_vitl_normal_fp16.safetensors"
 
@@ -58,23 +53,10 @@ VALUES = {
 }
 
 
-def _load(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def template(kind: str) -> tuple[dict, dict]:
     """(graph, bindings) of the control template of `kind`."""
     name = f"ltx23_control_{kind}_fast"
-    return _load(WORKFLOWS / f"{name}.json"), _load(WORKFLOWS / f"{name}.bindings.json")
-
-
-def ids_by_title(graph: dict) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for node_id, node in graph.items():
-        title = node["_meta"]["title"]
-        assert title not in out, f"title {title!r} is not unique"
-        out[title] = node_id
-    return out
+    return load_json(WORKFLOWS / f"{name}.json"), load_json(WORKFLOWS / f"{name}.bindings.json")
 
 
 def fill(kind: str, values: dict) -> dict:
@@ -92,11 +74,6 @@ JOBS = {  # job shape -> values that differ from VALUES
 
 
 # -- (a) schema --------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def object_info() -> dict:
-    return {**_load(OI_033), **_load(PACK_OBJECT_INFO)}
-
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_graph_and_every_filled_job_are_valid_against_comfyui_033(kind, object_info):
@@ -195,7 +172,7 @@ def _value(graph: dict, node: dict, name: str):
 
 @pytest.fixture(scope="module")
 def official(object_info) -> dict:
-    return ui_to_api(_load(OFFICIAL / "video_ltx2_3_ic_lora.json"), object_info)
+    return ui_to_api(load_json(OFFICIAL / "video_ltx2_3_ic_lora.json"), object_info)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -234,7 +211,7 @@ def _control_path(graph: dict) -> list[tuple]:
 
 def test_canny_preprocessing_is_the_official_ltx2_canny_one(object_info):
     graph, _ = template("canny")
-    canny = ui_to_api(_load(OFFICIAL / "video_ltx2_canny_to_video.json"), object_info)
+    canny = ui_to_api(load_json(OFFICIAL / "video_ltx2_canny_to_video.json"), object_info)
     ours = _control_path(graph)
     assert ours == _control_path(canny)
     assert [step[0] for step in ours] == ["Canny", "ImageScaleBy", "ResizeImageMaskNode", "ImageFromBatch"]

@@ -32,21 +32,17 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from official_templates import settings, ui_to_api
 
 from ltx_worker.comfy.client import ComfyClient
 from ltx_worker.templates import load_template
 from ltx_worker.workflow_check import check_bindings, check_graph
 
+from official_templates import settings, ui_to_api
 from support import make_test_image
+from template_files import OFFICIAL, ids_by_title, load_json
+from template_files import WORKFLOWS as ALL_WORKFLOWS
 
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOWS = REPO / "workflows" / "ltx2"
-PACK_OBJECT_INFO = REPO / "custom_nodes" / "ltx_worker_nodes" / "object_info.json"
-SHARED = next((p for p in (REPO.parent / "shared", REPO / "shared") if (p / "comfyui").is_dir()),
-              REPO.parent / "shared")
-OI_033 = SHARED / "comfyui" / "object_info-0.33.0.json"
-OFFICIAL = SHARED / "reference" / "ltx2" / "native-templates"
+WORKFLOWS = ALL_WORKFLOWS / "ltx2"
 
 KINDS = ("canny", "depth")
 QUALITIES = ("fast", "pro")
@@ -64,33 +60,13 @@ FPS = 24
 CONTROL_FRAMES = 17  # the control video is longer: ImageFromBatch takes the first FRAMES
 
 
-def _load(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def _template(name: str) -> tuple[dict, dict]:
-    return _load(WORKFLOWS / f"{name}.json"), _load(WORKFLOWS / f"{name}.bindings.json")
-
-
-@pytest.fixture(scope="module")
-def object_info() -> dict:
-    if not OI_033.is_file():
-        pytest.fail(f"no object_info snapshot at {OI_033}")
-    return {**_load(OI_033), **_load(PACK_OBJECT_INFO)}
+    return load_json(WORKFLOWS / f"{name}.json"), load_json(WORKFLOWS / f"{name}.bindings.json")
 
 
 # ---------------------------------------------------------------------------------------------
 # filling
 # ---------------------------------------------------------------------------------------------
-
-def _ids(graph: dict) -> dict[str, str]:
-    ids: dict[str, str] = {}
-    for node_id, node in graph.items():
-        title = node["_meta"]["title"]
-        assert title not in ids, f"title {title!r} is not unique"
-        ids[title] = node_id
-    return ids
-
 
 def fill(name: str, values: dict) -> dict:
     """The template filled for `values` by the worker's filler (`Template.fill`)."""
@@ -131,7 +107,7 @@ def test_bindings_serve_both_models_in_the_control_variant(name):
         {"model": "ltx-2-i2v", "quality": quality, "variant": f"control-{kind}"},
     ]
     assert bindings["output"] == "Save Video" and bindings["control_output"] == "Control Images"
-    ids = _ids(graph)
+    ids = ids_by_title(graph)
     assert graph[ids["Load Control Video"]]["class_type"] == "LoadVideo"
     assert bindings["params"]["control_video"] == [["Load Control Video", "file"]]
     assert bindings["params"]["frames"] == [["Control Frames", "length"]]
@@ -151,7 +127,7 @@ def test_a_t2v_job_drops_the_first_frame(name):
     t2v = fill(name, job_values(None))
     classes = sorted(n["class_type"] for n in t2v.values())
     assert "LoadImage" not in classes and "LTXVImgToVideoInplace" not in classes
-    ids = _ids(graph)
+    ids = ids_by_title(graph)
     guide = next(n for n in t2v.values() if n["class_type"] == "LTXVAddGuide")
     assert guide["inputs"]["latent"] == [ids["Stage 1 Latent"], 0]  # the empty latent itself
     stage2 = t2v[ids["Stage 2 AV Latent"]]
@@ -169,7 +145,7 @@ def test_a_t2v_job_drops_the_first_frame(name):
 def official_graph(kind: str, quality: str, object_info: dict) -> dict:
     """The official template flattened to API format; for "fast" its distilled alternative is
     switched on (its subgraph instance, inner nodes and SaveVideo) and the active one bypassed."""
-    ui = _load(OFFICIAL / f"video_ltx2_{kind}_to_video.json")
+    ui = load_json(OFFICIAL / f"video_ltx2_{kind}_to_video.json")
     if quality == "fast":
         subgraphs = {s["id"]: s for s in ui["definitions"]["subgraphs"]}
         for node in ui["nodes"]:
@@ -325,7 +301,7 @@ def test_control_job_runs_on_comfyui(client, uploads, tmp_path, name, mode, audi
     prompt_id, entry = client.run_prompt(filled, timeout_s=300)
     took = time.monotonic() - started
     print(f"{name} {mode}: {took:.1f} s")  # the tiny job's run time (pytest -s shows it)
-    ids = _ids(graph)
+    ids = ids_by_title(graph)
     files = client.output_files(entry, ids[bindings["output"]])
     assert len(files) == 1 and files[0].filename.endswith(".mp4"), entry.get("outputs")
     facts = probe(client.download(files[0], tmp_path / "out.mp4"))

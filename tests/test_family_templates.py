@@ -20,15 +20,9 @@ import pkgutil
 from pathlib import Path
 
 import pytest
-from official_templates import settings, ui_to_api
 
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOWS = REPO / "workflows"
-PACK_OBJECT_INFO = REPO / "custom_nodes" / "ltx_worker_nodes" / "object_info.json"
-SHARED = next((p for p in (REPO.parent / "shared", REPO / "shared") if (p / "comfyui").is_dir()),
-              REPO.parent / "shared")
-OI_033 = SHARED / "comfyui" / "object_info-0.33.0.json"
-OFFICIAL = SHARED / "reference" / "ltx2" / "native-templates"
+from official_templates import settings, ui_to_api
+from template_files import OFFICIAL, WORKFLOWS, ids_by_title, load_json
 
 #: project template -> the official ComfyUI template (comfyui-workflow-templates 0.1.123) it follows
 SOURCES = {
@@ -113,10 +107,6 @@ def _find_check_graph():
     raise ImportError("no check_graph in the ltx_worker package")
 
 
-def _load(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def _template_paths() -> list[Path]:
     return sorted(p for p in WORKFLOWS.rglob("*.json")
                   if not p.name.endswith(".bindings.json") and p.name != "family.json"
@@ -126,22 +116,6 @@ def _template_paths() -> list[Path]:
 TEMPLATES = {p.stem: p for p in _template_paths()}
 
 
-@pytest.fixture(scope="module")
-def object_info() -> dict:
-    if not OI_033.is_file():
-        pytest.fail(f"no object_info snapshot at {OI_033}")
-    return {**_load(OI_033), **_load(PACK_OBJECT_INFO)}
-
-
-def _titles(graph: dict) -> dict[str, str]:
-    ids: dict[str, str] = {}
-    for node_id, node in graph.items():
-        title = node["_meta"]["title"]
-        assert title not in ids, f"title {title!r} is not unique"
-        ids[title] = node_id
-    return ids
-
-
 def _variants(graph: dict, bindings: dict | None) -> dict[str, dict]:
     """The graph as is and as the worker sends it with enhance_prompt true / false."""
     variants = {"as is": graph}
@@ -149,12 +123,12 @@ def _variants(graph: dict, bindings: dict | None) -> dict[str, dict]:
         return variants
     for param, rule in (bindings.get("when_true") or {}).items():
         linked = copy.deepcopy(graph)
-        ids = _titles(linked)
+        ids = ids_by_title(linked)
         for title, input_name, source, slot in rule["link"]:
             linked[ids[title]]["inputs"][input_name] = [ids[source], slot]
         variants[f"{param} true"] = linked
     for param, rule in (bindings.get("when_false") or {}).items():
-        ids = _titles(graph)
+        ids = ids_by_title(graph)
         removed = {ids[title] for title in rule["remove"]}
         variants[f"{param} false"] = {k: v for k, v in graph.items() if k not in removed}
     return variants
@@ -164,16 +138,16 @@ def _variants(graph: dict, bindings: dict | None) -> dict[str, dict]:
 def test_template_is_valid_against_comfyui_033(name, object_info):
     path = TEMPLATES[name]
     bindings_path = path.with_name(path.stem + ".bindings.json")
-    bindings = _load(bindings_path) if bindings_path.is_file() else None
+    bindings = load_json(bindings_path) if bindings_path.is_file() else None
     check_graph = _find_check_graph()
-    for variant, graph in _variants(_load(path), bindings).items():
+    for variant, graph in _variants(load_json(path), bindings).items():
         assert check_graph(graph, object_info) == [], f"{name} ({variant})"
 
 
 @pytest.mark.parametrize("name", sorted(n for n in TEMPLATES if n.startswith(("ltx23_", "ltx25_"))))
 def test_enhancer_is_disconnected_and_removable(name):
-    graph, bindings = _load(TEMPLATES[name]), _load(TEMPLATES[name].with_suffix(".bindings.json"))
-    ids = _titles(graph)
+    graph, bindings = load_json(TEMPLATES[name]), load_json(TEMPLATES[name].with_suffix(".bindings.json"))
+    ids = ids_by_title(graph)
     assert isinstance(graph[ids["Positive Prompt"]]["inputs"]["text"], str)
     enhancer = graph[ids["Prompt Enhancer"]]
     assert enhancer["class_type"] == "TextGenerateLTX2Prompt"
@@ -197,7 +171,7 @@ def test_enhancer_is_disconnected_and_removable(name):
 
 
 def _expected(name: str, object_info: dict) -> dict:
-    official = settings(ui_to_api(_load(OFFICIAL / f"{SOURCES[name]}.json"), object_info))
+    official = settings(ui_to_api(load_json(OFFICIAL / f"{SOURCES[name]}.json"), object_info))
     text = json.dumps(official)
     for theirs, ours in FILE_EQUIVALENTS.items():
         text = text.replace(theirs, ours)
@@ -217,12 +191,12 @@ def _expected(name: str, object_info: dict) -> dict:
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_settings_follow_the_official_template(name, object_info):
     assert name in TEMPLATES, f"workflows/**/{name}.json is missing"
-    ours = json.loads(json.dumps(settings(_load(TEMPLATES[name]))))  # tuples -> lists, like theirs
+    ours = json.loads(json.dumps(settings(load_json(TEMPLATES[name]))))  # tuples -> lists, like theirs
     expected = _expected(name, object_info)
     if name.startswith("ltx23_") and name.endswith("_pro"):
         assert ours["negative_prompt"].startswith(PIPELINE_23_NEGATIVE_START)
         ours["negative_prompt"] = "pipeline"
-        bindings = _load(TEMPLATES[name].with_suffix(".bindings.json"))
+        bindings = load_json(TEMPLATES[name].with_suffix(".bindings.json"))
         for stage in ours["stages"].values():  # the pipeline uses the job's strength in both stages
             if stage["image_strength"] is not None:
                 stage["image_strength"] = "bound"
@@ -243,7 +217,7 @@ def test_every_ltx2_family_template_has_a_source():
 
 def test_official_reader_names_widgets_like_the_facts(object_info):
     """Spot checks of the reader on values FACTS-ltx2-families.md lists."""
-    graph = ui_to_api(_load(OFFICIAL / "video_ltx2_3_i2v.json"), object_info)
+    graph = ui_to_api(load_json(OFFICIAL / "video_ltx2_3_i2v.json"), object_info)
     by_class: dict[str, list[dict]] = {}
     for node in graph.values():
         by_class.setdefault(node["class_type"], []).append(node["inputs"])

@@ -36,19 +36,12 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from official_templates import settings, ui_to_api
 
 from ltx_worker.comfy.client import ComfyClient
 
+from official_templates import settings, ui_to_api
 from support import make_test_image
-
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOWS = REPO / "workflows"
-PACK_OBJECT_INFO = REPO / "custom_nodes" / "ltx_worker_nodes" / "object_info.json"
-SHARED = next((p for p in (REPO.parent / "shared", REPO / "shared") if (p / "comfyui").is_dir()),
-              REPO.parent / "shared")
-OI_033 = SHARED / "comfyui" / "object_info-0.33.0.json"
-OFFICIAL = SHARED / "reference" / "ltx2" / "native-templates"
+from template_files import OFFICIAL, WORKFLOWS, ids_by_title, load_json
 
 #: mode template -> (family folder, the official ComfyUI template it follows)
 MODES = {
@@ -72,10 +65,6 @@ EXTRA_FILES = {
 FRAMES = 121
 
 
-def _load(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def _paths(name: str) -> tuple[Path, Path]:
     folder = WORKFLOWS / MODES[name][0]
     return folder / f"{name}.json", folder / f"{name}.bindings.json"
@@ -83,15 +72,11 @@ def _paths(name: str) -> tuple[Path, Path]:
 
 def _template(name: str) -> tuple[dict, dict]:
     graph_path, bindings_path = _paths(name)
-    return _load(graph_path), _load(bindings_path)
+    return load_json(graph_path), load_json(bindings_path)
 
 
 def _is_link(value) -> bool:
     return isinstance(value, list) and len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], int)
-
-
-def _ids(graph: dict) -> dict[str, str]:
-    return {node["_meta"]["title"]: node_id for node_id, node in graph.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,7 +85,7 @@ def _ids(graph: dict) -> dict[str, str]:
 
 def _expand(graph: dict, spec: dict, items: list[dict]) -> None:
     """Clone the `spec` group once per item (in place), threading the chain node's outputs."""
-    ids = _ids(graph)
+    ids = ids_by_title(graph)
     group = [ids[title] for title in spec["nodes"]]
     chain = ids[spec["chain"]["node"]]
     outputs = {int(slot): name for slot, name in spec["chain"]["outputs"].items()}
@@ -149,17 +134,17 @@ def fill(graph: dict, bindings: dict, values: dict) -> dict:
     removed = set()
     for param, rule in (bindings.get("when_false") or {}).items():
         if values.get(param) is not True:
-            ids = _ids(graph)
+            ids = ids_by_title(graph)
             for title in rule["remove"]:
                 del graph[ids[title]]
                 removed.add(title)
     for param, targets in (bindings.get("unlink_when_false") or {}).items():
         if values.get(param, True) is False:
-            ids = _ids(graph)
+            ids = ids_by_title(graph)
             for title, input_name in targets:
                 assert _is_link(graph[ids[title]]["inputs"][input_name])
                 del graph[ids[title]]["inputs"][input_name]
-    ids = _ids(graph)
+    ids = ids_by_title(graph)
     for param, targets in bindings["params"].items():
         for title, input_name in targets:
             if title in removed:
@@ -178,7 +163,7 @@ def fill(graph: dict, bindings: dict, values: dict) -> dict:
 
 def _values(name: str, graph: dict, **overrides) -> dict:
     """Parameter values for `name`: the template's own prompt/negative, a tiny size."""
-    ids = _ids(graph)
+    ids = ids_by_title(graph)
     values = {
         "prompt": graph[ids["Positive Prompt"]]["inputs"]["text"],
         "negative_prompt": graph[ids["Negative Prompt"]]["inputs"]["text"],
@@ -197,13 +182,6 @@ def _values(name: str, graph: dict, **overrides) -> dict:
 # ---------------------------------------------------------------------------------------------
 # (a) schema
 # ---------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def object_info() -> dict:
-    if not OI_033.is_file():
-        pytest.fail(f"no object_info snapshot at {OI_033}")
-    return {**_load(OI_033), **_load(PACK_OBJECT_INFO)}
-
 
 def _check_graph():
     from ltx_worker.workflow_check import check_graph
@@ -257,7 +235,7 @@ def test_guides_repeat_and_thread(name):
     guider and Crop Guides read the last; no guides: the conditioning goes straight through."""
     graph, bindings = _template(name)
     filled = fill(graph, bindings, _values(name, graph, guides=_guides(3)))
-    ids = _ids(filled)
+    ids = ids_by_title(filled)
     adds = [ids[f"Add Guide {i}"] for i in (1, 2, 3)]
     assert [filled[a]["inputs"]["frame_idx"] for a in adds] == [0, 12, 24]
     assert [filled[ids[f"Guide Image {i}"]]["inputs"]["image"] for i in (1, 2, 3)] == \
@@ -272,7 +250,7 @@ def test_guides_repeat_and_thread(name):
         assert filled[ids[title]]["inputs"]["positive"] == [adds[-1], 0]
     assert filled[ids["AV Latent"]]["inputs"]["video_latent"] == [adds[-1], 2]
     none = fill(graph, bindings, _values(name, graph, guides=[]))
-    ids = _ids(none)
+    ids = ids_by_title(none)
     assert "Add Guide" not in ids and "Guide Image" not in ids
     assert none[ids["Guider"]]["inputs"]["positive"] == [ids["Conditioning"], 0]
     assert none[ids["AV Latent"]]["inputs"]["video_latent"] == [ids["Latent"], 0]
@@ -377,7 +355,7 @@ def mode_settings(graph: dict, frames: int) -> dict:
 
 
 def _official(name: str, object_info: dict) -> dict:
-    return ui_to_api(_load(OFFICIAL / f"{MODES[name][1]}.json"), object_info)
+    return ui_to_api(load_json(OFFICIAL / f"{MODES[name][1]}.json"), object_info)
 
 
 def _as_official(name: str, graph: dict, bindings: dict, **overrides) -> dict:
@@ -416,7 +394,7 @@ def test_settings_follow_the_official_template(name, object_info):
             assert ours_modes[key] == theirs_modes[key], f"{name}: {key} differs from {MODES[name][1]}"
     if name == "ltx23_ia2v_fast":  # the deviation: the input audio as trimmed, not decoded
         assert ours_modes["audio_decode_from"] is None
-        ids = _ids(graph)
+        ids = ids_by_title(graph)
         assert graph[ids["Create Video"]]["inputs"]["audio"] == [ids["Trim Audio"], 0]
         assert theirs_modes["audio_decode_from"][:2] == ["LTXVSeparateAVLatent", 1]
 
@@ -424,7 +402,7 @@ def test_settings_follow_the_official_template(name, object_info):
 def test_enhancer_deviations_are_the_named_ones(object_info):
     """2.3 keyframes: the family's enhancer as in LTX-2.3 i2v/t2v (no image); 2.5 keyframes: the
     official enhancer without its image."""
-    i2v = _plain(settings(ui_to_api(_load(OFFICIAL / "video_ltx2_3_t2v.json"), object_info)))
+    i2v = _plain(settings(ui_to_api(load_json(OFFICIAL / "video_ltx2_3_t2v.json"), object_info)))
     graph, bindings = _template("ltx23_keyframes_fast")
     ours = _plain(settings(_as_official("ltx23_keyframes_fast", graph, bindings, enhance_prompt=True)))
     assert ours["enhancer"]["widgets"] == i2v["enhancer"]["widgets"]
@@ -625,7 +603,7 @@ def _ia2v_graph(seed: int = 7, mask_value: float | None = None, decoded: bool = 
     graph, bindings = _template("ltx23_ia2v_fast")
     prefix = f"ltxw-modes/ia2v-{seed}-{mask_value}-{decoded}"
     filled = fill(graph, bindings, _values("ltx23_ia2v_fast", graph, seed=seed, filename_prefix=prefix))
-    ids = _ids(filled)
+    ids = ids_by_title(filled)
     if mask_value is not None:
         filled[ids["Audio Mask"]]["inputs"]["value"] = mask_value
     if decoded:
@@ -640,7 +618,7 @@ def _round_trip_graph() -> dict:
     """The input audio through the same trim and the 2.3 audio VAE (encode, decode) into an MP4
     made like the template's (CreateVideo + SaveVideo)."""
     graph, _ = _template("ltx23_ia2v_fast")
-    ids = _ids(graph)
+    ids = ids_by_title(graph)
     keep = {ids[t]: copy.deepcopy(graph[ids[t]]) for t in
             ("Load Audio VAE", "Load Audio", "Trim Audio", "Encode Audio", "Create Video", "Save Video")}
     keep[ids["Load Audio"]]["inputs"]["audio"] = "ltxw_tone.wav"

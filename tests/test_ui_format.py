@@ -16,7 +16,6 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -24,20 +23,9 @@ from ltx_worker import ui_format as uf
 from ltx_worker.graph import is_link
 from ltx_worker.templates import template_paths
 
-REPO = Path(__file__).resolve().parents[1]
-WORKFLOWS = REPO / "workflows"
-PACK_OBJECT_INFO = REPO / "custom_nodes" / "ltx_worker_nodes" / "object_info.json"
-SHARED = next((p for p in (REPO.parent / "shared", REPO / "shared") if (p / "comfyui").is_dir()),
-              REPO.parent / "shared")
-OI_033 = SHARED / "comfyui" / "object_info-0.33.0.json"
+from template_files import OI_033, PACK_OBJECT_INFO, REPO, WORKFLOWS
+
 PATHS = {p.stem: p for p in template_paths(WORKFLOWS)}
-
-
-@pytest.fixture(scope="module")
-def object_info() -> dict:
-    if not OI_033.is_file():
-        pytest.fail(f"no object_info snapshot at {OI_033}")
-    return {**json.loads(OI_033.read_text()), **json.loads(PACK_OBJECT_INFO.read_text())}
 
 
 def _regenerate(name: str) -> str:
