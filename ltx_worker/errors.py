@@ -116,3 +116,10 @@ class WorkerError(Exception):
 
     def __repr__(self) -> str:
         return f"WorkerError({self.code.value}, {self.message!r}, retryable={self.retryable})"
+
+
+def invalid_field(field: str, message: str) -> WorkerError:
+    """INVALID_INPUT about one job field: the message is ``<field>: <message>`` and
+    ``details["fields"]`` lists it (as `contract.job.parse_job_input` reports field errors)."""
+    problem = f"{field}: {message}"
+    return WorkerError(ErrorCode.INVALID_INPUT, problem, details={"fields": [problem]})

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import ErrorCode, WorkerError
+from .errors import invalid_field
+from .keyframes import Guide, resolve_guides
 
 if TYPE_CHECKING:
     from .contract.job import JobInput
@@ -136,29 +137,6 @@ class Family(BaseModel):
 
 
 @dataclass(frozen=True)
-class Guide:
-    """One image the video passes through (LTXVAddGuide): where it comes from and where it goes.
-
-    Attributes:
-        field: the job field it came from (``image_urls[0]``, ``keyframes[2]``,
-            ``last_image_url``), for errors and the result.
-        source: its URL, data: URI or base64 string.
-        frame: pixel frame index, 0..frames-1 (the last frame, frames-1, is what the official
-            flf2v templates address as -1).
-        strength: guide strength 0..1.
-    """
-
-    field: str
-    source: str
-    frame: int
-    strength: float
-
-
-#: Strength of the last-frame guide: the official first+last frame templates (FACTS-ltx2-families.md).
-LAST_FRAME_STRENGTH = 0.7
-
-
-@dataclass(frozen=True)
 class RenderPlan:
     """What a job renders, after its family's rules and defaults (pixels, frames, fps).
 
@@ -191,11 +169,6 @@ class RenderPlan:
     def duration_s(self) -> float:
         """Length of the video in seconds (frames / fps)."""
         return self.frames / self.fps
-
-
-def _refuse(field: str, message: str) -> WorkerError:
-    problem = f"{field}: {message}"
-    return WorkerError(ErrorCode.INVALID_INPUT, problem, details={"fields": [problem]})
 
 
 def _names(values) -> str:
@@ -257,7 +230,7 @@ class FamilyRegistry:
         try:
             return self._by_model[model]
         except KeyError:
-            raise _refuse("model", f"unknown model {model!r}; one of {_names(self.model_ids)}") from None
+            raise invalid_field("model", f"unknown model {model!r}; one of {_names(self.model_ids)}") from None
 
     def with_feature(self, feature: str) -> list[Family]:
         """The families offering `feature`."""
@@ -276,40 +249,40 @@ class FamilyRegistry:
         family = self.family_of(job.model)
         mode = family.models[job.model]
         if job.quality not in family.qualities:
-            raise _refuse("quality", f"{family.name} has no {job.quality!r} quality; it has "
+            raise invalid_field("quality", f"{family.name} has no {job.quality!r} quality; it has "
                                      f"{_names(family.qualities)}")
         sizes = family.resolutions.get(job.resolution)
         if sizes is None:
-            raise _refuse("resolution", f"{family.name} does not render {job.resolution}; it renders "
+            raise invalid_field("resolution", f"{family.name} does not render {job.resolution}; it renders "
                                         f"{_names(family.resolutions)}")
         if job.aspect_ratio not in sizes:
-            raise _refuse("aspect_ratio", f"{family.name} has no {job.aspect_ratio} at {job.resolution}; "
+            raise invalid_field("aspect_ratio", f"{family.name} has no {job.aspect_ratio} at {job.resolution}; "
                                           f"one of {_names(sizes)}")
         if job.fps not in family.fps:
-            raise _refuse("fps", f"{family.name} renders at {_names(family.fps)} fps, not {job.fps}")
+            raise invalid_field("fps", f"{family.name} renders at {_names(family.fps)} fps, not {job.fps}")
         variant = self._variant(job, family, mode)
         # an image+audio or control job without a duration lasts as long as its audio or video
         follows_input = job.duration is None and variant is not None and VARIANTS[variant] != "keyframes"
         duration = job.duration if job.duration is not None else DEFAULT_DURATION_S
         low, high = family.duration_s["min"], family.duration_s["max"]
         if not low <= duration <= high:
-            raise _refuse("duration", f"{family.name} makes {low}..{high} s, not {duration} s")
+            raise invalid_field("duration", f"{family.name} makes {low}..{high} s, not {duration} s")
         for limit in family.limits:
             hit = job.resolution in limit.resolutions or job.fps in limit.fps
             if hit and duration > limit.max_duration_s:
                 what = job.resolution if job.resolution in limit.resolutions else f"{job.fps} fps"
-                raise _refuse("duration", f"{duration} s at {what} is over {family.name}'s limit of "
+                raise invalid_field("duration", f"{duration} s at {what} is over {family.name}'s limit of "
                                           f"{limit.max_duration_s} s ({limit.reason})")
         for feature, asked in (("camera_lora", job.camera_lora), ("enhance_prompt", job.enhance_prompt)):
             if asked and not family.has(feature):
                 others = self.with_feature(feature)
                 where = (f"only {_names(f.name for f in others)} "
                          f"({_names(m for f in others for m in f.models)})") if others else "no family"
-                raise _refuse(feature, f"{family.name} has no {feature.replace('_', ' ')}; {where} has it")
+                raise invalid_field(feature, f"{family.name} has no {feature.replace('_', ' ')}; {where} has it")
         if mode == "i2v" and not job.image_urls:
-            raise _refuse("image_urls", f"{job.model} needs one start image")
+            raise invalid_field("image_urls", f"{job.model} needs one start image")
         if mode != "i2v" and job.image_urls:
-            raise _refuse("image_urls", f"{job.model} is text-to-video and takes no image")
+            raise invalid_field("image_urls", f"{job.model} is text-to-video and takes no image")
         width, height = sizes[job.aspect_ratio]
         declared = family.variants.get(variant) if variant else None
         defaults = {**family.defaults, **family.quality_defaults.get(job.quality, {}),
@@ -317,9 +290,9 @@ class FamilyRegistry:
         frames = family.frames_for(duration, job.fps)
         image_strength = (job.image_strength if job.image_strength is not None
                           else float(defaults["image_strength"]))
-        guides = _guides(job, frames, image_strength) if variant == "keyframes" else ()
+        guides = resolve_guides(job, frames, image_strength) if variant == "keyframes" else ()
         if guides and len(guides) - (mode == "i2v") > family.variants["keyframes"].max_keyframes:
-            raise _refuse("keyframes", f"{family.name} takes at most "
+            raise invalid_field("keyframes", f"{family.name} takes at most "
                                        f"{family.variants['keyframes'].max_keyframes} keyframes")
         return RenderPlan(
             family=family, mode=mode, width=width, height=height,
@@ -339,66 +312,29 @@ class FamilyRegistry:
         if job.control_video_url or job.control:
             if not (job.control_video_url and job.control):
                 missing = "control" if job.control_video_url else "control_video_url"
-                raise _refuse(missing, "control_video_url and control go together")
+                raise invalid_field(missing, "control_video_url and control go together")
             asked.append((f"control-{job.control}", "control"))
         if not asked:
             return None
         if len(asked) > 1:
-            raise _refuse(asked[1][1], f"a job takes one of keyframes/last_image_url, audio_url or "
+            raise invalid_field(asked[1][1], f"a job takes one of keyframes/last_image_url, audio_url or "
                                        f"control_video_url, not {asked[0][1]} and {asked[1][1]} together")
         name, field = asked[0]
         if job.last_image_url and mode != "i2v":
-            raise _refuse("last_image_url", f"{job.model} is text-to-video; the last frame goes with an "
+            raise invalid_field("last_image_url", f"{job.model} is text-to-video; the last frame goes with an "
                                             f"i2v model's start image (use keyframes for t2v)")
         declared = family.variants.get(name)
         if declared is not None and declared.refused:
-            raise _refuse(field, f"{family.name} cannot serve {name}: {declared.refused}")
+            raise invalid_field(field, f"{family.name} cannot serve {name}: {declared.refused}")
         if declared is None or job.model not in declared.models:
             others = [(f, m) for f in self.families for m in (f.variant(name).models if f.variant(name) else [])]
             where = f"models that have it: {_names(m for _, m in others)}" if others else "no model has it"
-            raise _refuse(field, f"{job.model} has no {name} template; {where}")
+            raise invalid_field(field, f"{job.model} has no {name} template; {where}")
         if job.quality not in declared.qualities:
-            raise _refuse("quality", f"{name} on {job.model} is made at quality "
+            raise invalid_field("quality", f"{name} on {job.model} is made at quality "
                                      f"{_names(declared.qualities)}, not {job.quality!r}")
         return name
 
 
 #: Length of a job that leaves ``duration`` out and has no input to follow (SPEC.md: default 10 s).
 DEFAULT_DURATION_S = 10
-
-
-def _guides(job: JobInput, frames: int, image_strength: float) -> tuple[Guide, ...]:
-    """The images of a keyframes job in frame order: the start image (i2v) at frame 0 with
-    `image_strength`, each keyframe where it asks, the last image at frames-1 with
-    `LAST_FRAME_STRENGTH`.
-
-    Raises:
-        WorkerError: INVALID_INPUT naming the keyframe that lies outside 0..frames-1 or on a
-            frame another image already takes.
-    """
-    fps = job.fps
-    guides: list[Guide] = []
-    if job.image_urls:
-        guides.append(Guide("image_urls[0]", job.image_urls[0], 0, image_strength))
-    for index, key in enumerate(job.keyframes or []):
-        field = f"keyframes[{index}]"
-        if key.frame is not None:
-            frame = key.frame if key.frame >= 0 else frames + key.frame
-            where = f"frame {key.frame}"
-        else:
-            frame = round(key.at_s * fps)
-            where = f"at_s {key.at_s:g} (frame {frame} at {fps} fps)"
-        if not 0 <= frame <= frames - 1:
-            raise _refuse(f"{field}.{'frame' if key.frame is not None else 'at_s'}",
-                          f"{where} is outside the video's frames 0..{frames - 1} ({frames} frames)")
-        guides.append(Guide(field, key.image_url, frame, key.strength))
-    if job.last_image_url:
-        guides.append(Guide("last_image_url", job.last_image_url, frames - 1, LAST_FRAME_STRENGTH))
-    taken: dict[int, str] = {}
-    for guide in guides:
-        if guide.frame in taken:
-            field = guide.field if guide.field.startswith("keyframes") else taken[guide.frame]
-            other = taken[guide.frame] if field == guide.field else guide.field
-            raise _refuse(field, f"frame {guide.frame} is already taken by {other}; one image per frame")
-        taken[guide.frame] = guide.field
-    return tuple(sorted(guides, key=lambda g: g.frame))

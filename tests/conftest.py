@@ -126,3 +126,13 @@ def object_info() -> dict:
     """ComfyUI 0.33.0's ``/object_info`` snapshot with the node pack's entry (offline schema
     checks; `template_files.snapshot_033`). A module may define its own ``object_info``."""
     return snapshot_033()
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    """A real webhook receiver on loopback for the module (`standins.WebhookReceiver`)."""
+    from standins import WebhookReceiver
+
+    rec = WebhookReceiver().start()
+    yield rec
+    rec.stop()

@@ -32,13 +32,6 @@ def t2v(comfy, **extra) -> dict:
 
 
 @pytest.fixture(scope="module")
-def receiver():
-    rec = WebhookReceiver().start()
-    yield rec
-    rec.stop()
-
-
-@pytest.fixture(scope="module")
 def stored(comfy, s3, receiver, tmp_path_factory):
     """One successful job delivered to the bucket with a webhook, run once for the module."""
     mp = pytest.MonkeyPatch()

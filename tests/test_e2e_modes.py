@@ -23,7 +23,6 @@ from ltx_worker.contract.output import JobOutput
 from ltx_worker.handler import JobHandler
 
 from media_samples import moving_video, tone_wav
-from standins import WebhookReceiver
 from support import run_job
 
 SECRET = "whsec_" + base64.b64encode(b"modes-test-secret-32-bytes-long!").decode()
@@ -43,13 +42,6 @@ def _png(color, size=(320, 320)) -> str:
 
 def _uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64," + base64.b64encode(data).decode()
-
-
-@pytest.fixture(scope="module")
-def receiver():
-    rec = WebhookReceiver().start()
-    yield rec
-    rec.stop()
 
 
 @pytest.fixture(scope="module")
