@@ -18,8 +18,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-#: The repository root (handler.py, workflows/ and custom_nodes/ live here).
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from .paths import PROJECT_ROOT, WORKFLOWS_DIR
 
 
 class ConfigError(ValueError):
@@ -55,7 +54,7 @@ class Settings(BaseSettings):
         '"all": refuse to start when any template\'s model file is missing',
     )
     warmup: bool = Field(False, description="run one small job at start so models are loaded")
-    workflows_dir: Path = Field(PROJECT_ROOT / "workflows", description="API-format templates")
+    workflows_dir: Path = Field(WORKFLOWS_DIR, description="API-format templates")
     output_dir: Path = Field(
         PROJECT_ROOT / "output", description="where finished videos are written (no storage)"
     )
@@ -174,13 +173,13 @@ class Settings(BaseSettings):
 
     @field_validator("models_fetch_profiles")
     @classmethod
-    def _known_profiles(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
+    def _profile_list(cls, value: str | None) -> str | None:
+        """Names only, comma-separated, each once; whether models.txt knows them is checked where
+        models.txt is read (`models.prefetch.check_fetch_profiles`), not here."""
+        if value is None:
             return None
-        from .models.manifest import parse_profiles, profile_names
-
-        names = parse_profiles([value])  # ValueError naming the unknown ones and the choices
-        return ",".join(p for p in dict.fromkeys(profile_names()) if p in names)
+        names = dict.fromkeys(p.strip() for p in value.split(",") if p.strip())
+        return ",".join(names) or None
 
     @model_validator(mode="after")
     def _storage_settings_agree(self) -> Settings:

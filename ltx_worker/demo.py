@@ -21,10 +21,10 @@ import sys
 from pathlib import Path
 
 from .comfy.process import write_extra_model_paths
-from .config import PROJECT_ROOT
 from .delivery.outputs import probe_video
 from .families import Family, FamilyRegistry
 from .models.manifest import load_models_txt, missing_files
+from .paths import PROJECT_ROOT
 from .tinymodels import supported_families
 
 DEFAULT_PROMPT = (

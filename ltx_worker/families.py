@@ -126,6 +126,15 @@ class Family(BaseModel):
         cap = 8 * math.floor((self.max_seconds * fps - 1) / 8) + 1
         return min(wanted, cap)
 
+    def defaults_for(self, quality: str, variant: str | None = None) -> dict[str, str | float]:
+        """The defaults (negative prompt, image strength) of a job of `quality` and `variant`:
+        the family's, then the quality's (``quality_defaults``), then the variant's (its
+        official template's), the later winning. A template binding one of them must carry the
+        same value in its graph (tests/test_families.py), so the result reports what ran."""
+        declared = self.variants.get(variant) if variant else None
+        return {**self.defaults, **self.quality_defaults.get(quality, {}),
+                **(declared.defaults if declared else {})}
+
     def profiles_for(self, quality: str, features: set[str] = frozenset(), variant: str | None = None) -> list[str]:
         """models.txt profiles a job of `quality` using `features` (and `variant`) needs."""
         names = list(self.profiles.get(quality, []))
@@ -284,9 +293,7 @@ class FamilyRegistry:
         if mode != "i2v" and job.image_urls:
             raise invalid_field("image_urls", f"{job.model} is text-to-video and takes no image")
         width, height = sizes[job.aspect_ratio]
-        declared = family.variants.get(variant) if variant else None
-        defaults = {**family.defaults, **family.quality_defaults.get(job.quality, {}),
-                    **(declared.defaults if declared else {})}
+        defaults = family.defaults_for(job.quality, variant)
         frames = family.frames_for(duration, job.fps)
         image_strength = (job.image_strength if job.image_strength is not None
                           else float(defaults["image_strength"]))

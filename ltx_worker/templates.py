@@ -54,8 +54,9 @@ class Template:
             enhancer's nodes when ``enhance_prompt`` is off); bindings to them are skipped.
         enhanced_prompt_output: title of the output node (PreviewAny) that shows the prompt the
             enhancer wrote, or None.
-        control_output: title of the output node (PreviewImage) showing the control images a
-            control template's preprocessor made (Canny edges, depth maps), or None.
+        control_output: title of the output node (a SaveImage under the job's filename_prefix,
+            so the clean-up removes its files) showing the control images a control template's
+            preprocessor made (Canny edges, depth maps), or None.
         notes: the bindings' free-text notes (which official template this follows).
     """
 

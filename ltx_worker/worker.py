@@ -24,7 +24,7 @@ from runpod.serverless.modules import rp_scale
 from .config import ConfigError, load_settings
 from .errors import ErrorCode, WorkerError
 from .handler import JobHandler
-from .models.prefetch import prefetch_models
+from .models.prefetch import check_fetch_profiles, prefetch_models
 
 log = logging.getLogger("ltx_worker")
 
@@ -121,6 +121,7 @@ def main() -> None:
     """Start the worker (blocks until the SDK's loop or local API ends, or a signal)."""
     try:
         settings = load_settings()
+        check_fetch_profiles(settings)  # the profile names against models.txt's (config knows none)
     except ConfigError as err:
         print(err, file=sys.stderr)
         sys.exit(2)

@@ -183,3 +183,55 @@ def test_readme_field_table_matches_the_schema():
     assert [f for f in fields if f != "field"] == list(schema["properties"]), "README table vs schema"
     for model in FAMILIES.model_ids:
         assert f"`{model}`" in section, model
+
+
+@pytest.mark.parametrize("template", TEMPLATES.templates, ids=lambda t: t.name)
+def test_a_bound_default_is_the_one_in_the_graph(template):
+    """A template that binds ``negative_prompt`` (or ``image_strength``) carries its official
+    value in the graph; the family's default for each (quality, variant) it serves must be that
+    value, or a job that leaves the field out gets another one and the result reports it (issue
+    22: the keyframes and LTX-2.3 control variants fell back to the plain template's prompt)."""
+    family = FAMILIES.get(template.family)
+    for param in ("negative_prompt", "image_strength"):
+        for title, name in template.params.get(param, [])[:1]:
+            node = template.graph[template.node_id(template.graph, title)]
+            in_graph = node["inputs"][name]
+            for _model, quality, variant in template.keys:
+                default = family.defaults_for(quality, variant)[param]
+                assert default == in_graph, (
+                    f"{template.name}: {param} default for quality={quality} variant={variant} "
+                    f"is {str(default)[:60]!r}, the graph's {title}.{name} is {str(in_graph)[:60]!r}")
+
+
+def test_pro_defaults_cite_where_each_value_is():
+    """LTX-2.3 pro's defaults say where each value comes from, truly (issue 22): the negative
+    prompt is DEFAULT_NEGATIVE_PROMPT in ltx_pipelines/utils/constants.py; the image strength has
+    no default there (utils/args.py requires one) and 1.0 is the package README's example."""
+    family = FAMILIES.get("ltx23")
+    pro = family.defaults_for("pro")
+    assert pro["image_strength"] == 1.0
+    notes = family.notes
+    assert "DEFAULT_NEGATIVE_PROMPT" in notes and "ltx_pipelines/utils/constants.py" in notes
+    strength = notes[notes.index("image strength"):]
+    assert "utils/args.py" in strength and "README" in strength and "1.0" in strength
+    assert "(negative prompt, image strength" not in notes  # the old claim: both from constants.py
+
+
+_TITLED = re.compile(r'\b(?P<cls>[A-Z][A-Za-z0-9]+) titled "(?P<title>[^"]+)"')
+
+
+@pytest.mark.parametrize("template", TEMPLATES.templates, ids=lambda t: t.name)
+def test_notes_name_the_nodes_the_graph_has(template):
+    """A bindings note that says "<class> titled "<title>"" describes a node of that class in the
+    graph (issue 22: four LTX-2 control notes named a PreviewImage the graphs do not have), and
+    the control output is a SaveImage under the job's prefix (a PreviewImage's files would
+    outlive the job in ComfyUI's temp folder)."""
+    for m in _TITLED.finditer(template.notes):
+        node = template.graph[template.node_id(template.graph, m["title"])]
+        assert node["class_type"] == m["cls"], (
+            f"{template.name}: the notes say {m['cls']} titled {m['title']!r}; the graph's is "
+            f"{node['class_type']}")
+    if template.control_output:
+        node_id = template.node_id(template.graph, template.control_output)
+        assert template.graph[node_id]["class_type"] == "SaveImage", template.name
+        assert [template.control_output, "filename_prefix"] in [list(b) for b in template.params["filename_prefix"]]

@@ -72,6 +72,43 @@ def test_bad_input_names_the_field(change, field):
     assert out["error_code"] == "INVALID_INPUT" and field in out["error"]
 
 
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"enhance_prompt": "yes"}, 'enhance_prompt: must be JSON true or false, not "yes"'),
+        ({"audio": "no"}, 'audio: must be JSON true or false, not "no"'),
+        ({"audio": 0}, "audio: must be JSON true or false, not 0"),
+        ({"return_base64": "true"}, 'return_base64: must be JSON true or false, not "true"'),
+        ({"camera_strength": "1.5"}, 'camera_strength: must be a JSON number, not "1.5"'),
+        ({"camera_strength": True}, "camera_strength: must be a JSON number, not true"),
+        ({"image_strength": "0.5"}, 'image_strength: must be a JSON number, not "0.5"'),
+        ({"deadline_s": "60"}, 'deadline_s: must be a JSON number, not "60"'),
+        ({"duration": 4.0}, "duration: must be a JSON integer, not 4.0"),
+        ({"seed": "7"}, 'seed: must be a JSON integer, not "7"'),
+        ({"prompt": 12345}, "prompt: must be a JSON string, not 12345"),
+        ({"model": "ltx-2.3-i2v", "image_urls": ["https://example.com/a.png"],
+          "keyframes": [{"image_url": "https://example.com/b.png", "frame": -1, "strength": "0.7"}]},
+         'keyframes.0.strength: must be a JSON number, not "0.7"'),
+    ],
+)
+def test_json_types_are_strict(change, says):
+    """One rule for every field (issue 22): JSON's own types only, refused naming the field."""
+    with pytest.raises(WorkerError) as info:
+        parse_job_input({**BASE, **change})
+    assert info.value.code is ErrorCode.INVALID_INPUT and not info.value.retryable
+    assert says in info.value.message, info.value.message
+
+
+def test_real_json_types_are_unchanged():
+    """A version-1 job that sends real JSON types: an integer where a number is asked is taken."""
+    job = parse_job_input({**BASE, "duration": 4, "fps": 25, "seed": 7, "camera_strength": 1,
+                           "audio": False, "enhance_prompt": False, "return_base64": True,
+                           "deadline_s": 120, "camera_lora": "static"})
+    assert (job.duration, job.fps, job.seed, job.audio, job.return_base64) == (4, 25, 7, False, True)
+    assert job.camera_strength == 1.0 and isinstance(job.camera_strength, float)
+    assert job.deadline_s == 120.0
+
+
 def test_missing_fields_and_non_object():
     with pytest.raises(WorkerError, match="prompt: required field is missing"):
         parse_job_input({"model": "ltx-2-t2v"})

@@ -19,7 +19,6 @@ import os
 import sys
 from pathlib import Path
 
-from ..config import PROJECT_ROOT
 from ..models.manifest import (
     MISSING,
     SIZE_MISMATCH,
@@ -33,6 +32,7 @@ from ..models.manifest import (
     select,
     verify_file,
 )
+from ..paths import PROJECT_ROOT
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -22,9 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     """Print the schema; returns 0."""
-    from ..config import PROJECT_ROOT
     from ..contract.schema import job_schemas
     from ..families import FamilyRegistry
+    from ..paths import PROJECT_ROOT
 
     schemas = job_schemas(FamilyRegistry.load(args.workflows or PROJECT_ROOT / "workflows"))
     print(json.dumps(schemas if args.part == "all" else schemas[args.part], indent=2))

@@ -181,7 +181,7 @@ def _workflows(args: argparse.Namespace) -> Path:
     try:
         return load_settings().workflows_dir
     except ConfigError:
-        from ..config import PROJECT_ROOT
+        from ..paths import PROJECT_ROOT
 
         return PROJECT_ROOT / "workflows"
 
@@ -254,7 +254,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _default_object_info() -> list[Path]:
     """The 0.33.0 snapshot (../shared/comfyui, or shared/comfyui in the repository) and the node
     pack's entry, as the offline checks use them."""
-    from ..config import PROJECT_ROOT
+    from ..paths import PROJECT_ROOT
 
     snapshot = next((p / "comfyui" / "object_info-0.33.0.json"
                      for p in (PROJECT_ROOT.parent / "shared", PROJECT_ROOT / "shared")
@@ -266,7 +266,7 @@ def _default_object_info() -> list[Path]:
 def cmd_ui(args: argparse.Namespace) -> int:
     """Write each template's UI twin (or, with --check, report the twins out of step); returns
     0, 1 when --check found a problem, 2 when nothing could be done."""
-    from ..config import PROJECT_ROOT
+    from ..paths import PROJECT_ROOT
     from ..ui_format import added_by_editor, check_in_step, ui_for_template, ui_path, write_ui
 
     if not args.object_info and not args.comfy_url:

@@ -10,6 +10,7 @@ fps and the family's defaults.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from functools import lru_cache
@@ -32,7 +33,7 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 @lru_cache(maxsize=1)
 def default_families() -> FamilyRegistry:
     """The families of the repository's workflows/ folder (read once)."""
-    from ..config import PROJECT_ROOT
+    from ..paths import PROJECT_ROOT
 
     return FamilyRegistry.load(PROJECT_ROOT / "workflows")
 
@@ -61,10 +62,10 @@ class Keyframe(BaseModel):
     first+last frame templates address it). The family checks it against the frame count.
     """
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
     image_url: Annotated[str, Field(max_length=16_000_000, description="http(s) URL, data: URI or base64")]
     at_s: Annotated[float, Field(ge=0.0, le=60.0, description="seconds from the start")] | None = None
-    frame: Annotated[int, Field(ge=-10_000, le=10_000, strict=True, description=(
+    frame: Annotated[int, Field(ge=-10_000, le=10_000, description=(
         "pixel frame index; negative counts from the end (-1 = last)"))] | None = None
     strength: Annotated[float, Field(ge=0.0, le=1.0, description="guide strength")] = 0.7
 
@@ -89,9 +90,14 @@ class JobInput(BaseModel):
     (``workflows/<family>/family.json``, checked by `families.FamilyRegistry.plan`); the fields
     here list every value any family takes. `plan` holds the checked `RenderPlan` once
     `parse_job_input` has run.
+
+    Types are JSON's, strictly (one rule for every field): a boolean is JSON ``true`` or
+    ``false``, a number a JSON number (an integer is taken where a number is asked, never the
+    other way), a string a JSON string; ``"yes"``, ``1`` for a boolean and ``"1.5"`` for a number
+    are refused naming the field, so a typo never becomes a different, billed video.
     """
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
     model: str = Field(description="model id: <family>-<mode>, e.g. ltx-2-i2v, ltx-2.3-t2v, ltx-2.5-i2v "
                                    "(`ltx-worker schema` lists those of this worker)")
@@ -99,12 +105,12 @@ class JobInput(BaseModel):
     quality: Annotated[str, Field(max_length=32, description="fast or pro, where the family has it")] = "fast"
     resolution: Literal["720p", "1080p", "1440p", "2160p"] = "720p"
     aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
-    duration: Annotated[int, Field(ge=2, le=20, strict=True, description=(
+    duration: Annotated[int, Field(ge=2, le=20, description=(
         "seconds; default 10, or the length of the audio / control video when the job has one"))] | None = None
     fps: Literal[24, 25, 48, 50] = 24
     camera_lora: str | None = None
     camera_strength: Annotated[float, Field(ge=0.0, le=2.0)] = 1.0
-    seed: Annotated[int, Field(ge=0, le=2**32 - 1, strict=True)] | None = None
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
     image_urls: Annotated[list[str], Field(min_length=1, max_length=1)] | None = None
     image_strength: Annotated[float | None, Field(ge=0.0, le=1.0, description=(
         "stage-1 image conditioning strength; default: the family's official value"))] = None
@@ -197,6 +203,27 @@ class JobInput(BaseModel):
         return self.plan
 
 
+#: What a strict type error says (pydantic's error type -> the JSON type the field takes).
+_JSON_TYPES = {
+    "bool_type": "must be JSON true or false",
+    "float_type": "must be a JSON number",
+    "int_type": "must be a JSON integer",
+    "string_type": "must be a JSON string",
+    "list_type": "must be a JSON array",
+    "model_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+}
+
+
+def _shown(value: object) -> str:
+    """A short JSON rendering of a refused value for the message (at most 40 characters)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _field_errors(err: ValidationError) -> list[str]:
     problems = []
     for item in err.errors(include_url=False):
@@ -206,6 +233,8 @@ def _field_errors(err: ValidationError) -> list[str]:
             msg = "unknown field (not part of the job contract)"
         elif item["type"] == "missing":
             msg = "required field is missing"
+        elif item["type"] in _JSON_TYPES:
+            msg = f"{_JSON_TYPES[item['type']]}, not {_shown(item['input'])}"
         problems.append(f"{loc}: {msg}" if loc else msg)
     return problems
 

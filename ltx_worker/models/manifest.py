@@ -29,6 +29,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from ..families import FamilyRegistry
+from ..paths import WORKFLOWS_DIR
+
 #: Profiles no family declares: full-precision alternatives the shipped templates do not use.
 EXTRA_PROFILES = ("bf16",)
 
@@ -37,11 +40,8 @@ EXTRA_PROFILES = ("bf16",)
 def profile_names(workflows_dir: Path | None = None) -> tuple[str, ...]:
     """Every profile models.txt may use: those the families declare (``family.json``
     ``profiles``, then ``variants[*].profiles``, oldest family first), then `EXTRA_PROFILES`."""
-    from ..config import PROJECT_ROOT
-    from ..families import FamilyRegistry
-
     names: list[str] = []
-    for family in FamilyRegistry.load(workflows_dir or PROJECT_ROOT / "workflows").families:
+    for family in FamilyRegistry.load(workflows_dir or WORKFLOWS_DIR).families:
         groups = [*family.profiles.values(), *(v.profiles for v in family.variants.values())]
         for profile in (p for group in groups for p in group):
             if profile not in names:

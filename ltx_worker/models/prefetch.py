@@ -28,14 +28,32 @@ import threading
 import time
 from pathlib import Path
 
-from ..config import PROJECT_ROOT, Settings
+from ..config import ConfigError, Settings
 from ..errors import ErrorCode, WorkerError
-from .manifest import ModelFile, check_file, human_size, load_models_txt, select
+from ..paths import MODELS_TXT
+from .manifest import ModelFile, check_file, human_size, load_models_txt, parse_profiles, select
 
 log = logging.getLogger(__name__)
 
 #: Seconds between two progress lines in the log.
 LOG_EVERY_S = 10.0
+
+
+def check_fetch_profiles(settings: Settings) -> None:
+    """Check that every profile of MODELS_FETCH_PROFILES is one models.txt may use.
+
+    Config reads the variable as plain names and knows nothing of models.txt; the names are
+    checked here, where the models list is read (`manifest.parse_profiles`, the families'
+    ``family.json`` profiles).
+
+    Raises:
+        ConfigError: ``MODELS_FETCH_PROFILES: unknown profile(s) <names>; choose from ...``
+            (the worker exits 2 on it, as on any other configuration error).
+    """
+    try:
+        parse_profiles(settings.models_fetch_profile_list)
+    except ValueError as err:
+        raise ConfigError(f"invalid configuration:\n  MODELS_FETCH_PROFILES: {err}") from None
 
 
 def prefetch_models(settings: Settings, *, models_txt: Path | None = None, jobs: int = 4,
@@ -63,7 +81,7 @@ def prefetch_models(settings: Settings, *, models_txt: Path | None = None, jobs:
         return []
     started = time.monotonic()
     target = Path(settings.models_fetch_dir)
-    entries = select(load_models_txt(models_txt or PROJECT_ROOT / "models.txt"), profiles)
+    entries = select(load_models_txt(models_txt or MODELS_TXT), profiles)
     baked_dir = settings.comfyui_dir / "models" if settings.comfyui_dir else None
     if baked_dir is not None and baked_dir.resolve() != target.resolve():
         baked = [e for e in entries if not check_file(e, baked_dir / e.relpath, hash_it=False).failed]

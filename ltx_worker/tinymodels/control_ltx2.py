@@ -67,6 +67,7 @@ import pathlib
 from typing import TYPE_CHECKING
 
 from .common import _prepare_comfy, _randomised, _save, lora_state_dict, lora_targets
+from .ltx2_checkpoint import CHECKPOINTS, checkpoint_state_dict
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
@@ -204,6 +205,4 @@ def _checkpoint_shapes(path: pathlib.Path) -> dict[str, torch.Tensor]:
         with safe_open(str(path), framework="pt") as handle:
             return {key: torch.empty(handle.get_slice(key).get_shape(), device="meta")
                     for key in handle.keys()}
-    from .ltx2 import CHECKPOINTS, checkpoint_state_dict
-
     return checkpoint_state_dict(CHECKPOINTS[LORA_BASE_CHECKPOINT])

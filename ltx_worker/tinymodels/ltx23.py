@@ -49,7 +49,7 @@ import json
 import pathlib
 from typing import TYPE_CHECKING
 
-from . import gemma3, ltx2
+from . import gemma3, ltx2, ltx2_checkpoint
 from .common import _prepare_comfy, _randomised, _save, lora_state_dict, lora_targets
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 #: With the caption projection outside the DiT, each connector's width (heads x head dim)
 #: must equal its cross-attention width.
 TRANSFORMER_CONFIG: dict = {
-    **ltx2.TRANSFORMER_CONFIG,
+    **ltx2_checkpoint.TRANSFORMER_CONFIG,
     "apply_gated_attention": True,
     "connector_apply_gated_attention": True,
     "cross_attention_adaln": True,
@@ -76,7 +76,7 @@ TRANSFORMER_CONFIG: dict = {
 #: generator reads a 64-bin mel of each stereo channel (its input is fixed at 2 x 64) and its
 #: upsample rates multiply to hop_length x 48000 / 16000 = 240.
 VOCODER_CONFIG: dict = {
-    "vocoder": ltx2.VOCODER_CONFIG,
+    "vocoder": ltx2_checkpoint.VOCODER_CONFIG,
     "bwe": {
         "resblock_kernel_sizes": [3],
         "upsample_rates": [10, 24],
@@ -133,8 +133,8 @@ def write_tiny_ltx23(models_dir: pathlib.Path) -> list[pathlib.Path]:
 
     models_dir = pathlib.Path(models_dir)
     written: list[pathlib.Path] = []
-    meta = {"config": json.dumps({"transformer": TRANSFORMER_CONFIG, "vae": ltx2.VIDEO_VAE_CONFIG,
-                                  "audio_vae": ltx2.AUDIO_VAE_CONFIG, "vocoder": VOCODER_CONFIG},
+    meta = {"config": json.dumps({"transformer": TRANSFORMER_CONFIG, "vae": ltx2_checkpoint.VIDEO_VAE_CONFIG,
+                                  "audio_vae": ltx2_checkpoint.AUDIO_VAE_CONFIG, "vocoder": VOCODER_CONFIG},
                                  sort_keys=True)}
     lora_base = None
     for name, seed in CHECKPOINTS.items():
@@ -196,8 +196,9 @@ def av_parts(transformer_config: dict, vocoder_config: dict, *, keyframes: bool 
     with torch.device("cpu"):
         transformer = av_model.LTXAVModel(dtype=torch.float32, device="cpu", operations=comfy.ops.disable_weight_init,
                                           use_keyframes_abs_pos_embedding=keyframes, **kwargs)
-        vae = video_vae.VideoVAE(config=ltx2.VIDEO_VAE_CONFIG)
-        audio = audio_vae.AudioVAE(metadata={"config": {"audio_vae": ltx2.AUDIO_VAE_CONFIG, "vocoder": vocoder_config}})
+        vae = video_vae.VideoVAE(config=ltx2_checkpoint.VIDEO_VAE_CONFIG)
+        audio = audio_vae.AudioVAE(metadata={"config": {"audio_vae": ltx2_checkpoint.AUDIO_VAE_CONFIG,
+                                                        "vocoder": vocoder_config}})
     return {
         "model.diffusion_model.": transformer.state_dict(),
         "vae.": vae.state_dict(),

@@ -49,7 +49,7 @@ from __future__ import annotations
 import json
 import pathlib
 
-from . import gemma4, ltx2, ltx23
+from . import gemma4, ltx2, ltx2_checkpoint, ltx23
 from .common import _prepare_comfy, _randomised, _save
 
 #: Transformer config (metadata ``config["transformer"]``): LTX-2.3's, no video FF bias.
@@ -97,13 +97,13 @@ def write_tiny_ltx25(models_dir: pathlib.Path) -> list[pathlib.Path]:
 
     video_vae = ltx23.quiet_video_decoder(_randomised(dict(parts["vae."]), _VIDEO_VAE_SEED), "")
     written.append(_save(_cast(video_vae, bf16), models_dir / "vae" / VIDEO_VAE_FILE,
-                         {"config": json.dumps({"vae": ltx2.VIDEO_VAE_CONFIG}, sort_keys=True)}))
+                         {"config": json.dumps({"vae": ltx2_checkpoint.VIDEO_VAE_CONFIG}, sort_keys=True)}))
 
     audio = {prefix + k: v for prefix in ("audio_vae.", "vocoder.") for k, v in parts[prefix].items()}
     audio = ltx23.fix_vocoder_buffers(_randomised(audio, _AUDIO_VAE_SEED), ltx23.VOCODER_CONFIG, "vocoder.")
     written.append(_save(_cast(audio, bf16), models_dir / "vae" / AUDIO_VAE_FILE,
-                         {"config": json.dumps({"audio_vae": ltx2.AUDIO_VAE_CONFIG, "vocoder": ltx23.VOCODER_CONFIG},
-                                               sort_keys=True)}))
+                         {"config": json.dumps({"audio_vae": ltx2_checkpoint.AUDIO_VAE_CONFIG,
+                                                "vocoder": ltx23.VOCODER_CONFIG}, sort_keys=True)}))
 
     text_encoder = gemma4.gemma4_12b_state_dict(_TEXT_ENCODER_SEED)
     text_encoder.update(_randomised(ltx23.text_projection_shapes(TRANSFORMER_CONFIG, gemma4.GEMMA4_12B_FIELDS),
