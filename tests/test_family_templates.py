@@ -68,7 +68,9 @@ PIPELINE_23 = {
         "sampler": "euler",  # EulerDiffusionStep
         "guider": ("LTXVDualCFGGuider", {"video_cfg": 3.0, "audio_cfg": 7.0}),
         "guides_cropped": False,
-        "model": [("LTXVModalityGuidance", ("end_percent", 1.0), ("modality_scale", 3.0),
+        # rescale_scale 0.7 / 0.7 (constants.py:38,48): the pack's post-CFG node, applied last
+        "model": [("LTXWGuidanceRescale", ("audio_rescale", 0.7), ("video_rescale", 0.7)),
+                  ("LTXVModalityGuidance", ("end_percent", 1.0), ("modality_scale", 3.0),
                    ("start_percent", 0.0)),
                   ("LTXVSpatioTemporalGuidance", ("blocks", "28"), ("end_percent", 1.0),
                    ("scale", 1.0), ("start_percent", 0.0)),

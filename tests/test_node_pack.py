@@ -33,6 +33,8 @@ from support import run_job
 
 PACK = PROJECT_ROOT / "custom_nodes" / "ltx_worker_nodes"
 NODE = "LTXWCameraLoRAPreset"
+#: every node of the pack, in the order of its NODES list (and of object_info.json)
+PACK_NODES = [NODE, "LTXWGuidanceRescale"]
 REGISTRY = TemplateRegistry.load(PROJECT_ROOT / "workflows")
 #: The ComfyUI version whose /object_info the committed pack entry is a copy of.
 SNAPSHOT_VERSION = "0.33.0"
@@ -169,20 +171,34 @@ def test_live_object_info_entry(comfy):
         (1.0, 0.0, 2.0, 0.05)
 
 
+def test_live_rescale_entry(comfy):
+    info = comfy.object_info.get("LTXWGuidanceRescale")
+    assert info, f"LTXWGuidanceRescale is not loaded; see {comfy.log_path}"
+    assert info["category"] == "LTX-Worker" and info["output"] == ["MODEL"]
+    required = info["input"]["required"]
+    assert list(required) == ["model", "video_rescale", "audio_rescale"]
+    assert set(info["input"]) == {"required"} and required["model"][0] == "MODEL"
+    for name in ("video_rescale", "audio_rescale"):
+        kind, spec = required[name]
+        assert kind == "FLOAT"
+        assert (spec["default"], spec["min"], spec["max"], spec["step"]) == (0.7, 0.0, 1.0, 0.01)
+
+
 def test_committed_object_info_is_the_live_entry(comfy):
     """custom_nodes/ltx_worker_nodes/object_info.json (merged into the 0.33.0 snapshot by the
-    offline template checks) is exactly what ComfyUI 0.33.0 reports for the node; another
-    ComfyUI must agree on every field both report."""
+    offline template checks) is exactly what ComfyUI 0.33.0 reports for each node of the pack;
+    another ComfyUI must agree on every field both report."""
     committed = json.loads((PACK / "object_info.json").read_text())
-    assert list(committed) == [NODE]
-    live = comfy.object_info[NODE]
-    if comfy.version == SNAPSHOT_VERSION:
-        assert live == committed[NODE]
-    else:
-        common = set(live) & set(committed[NODE])
-        assert {"input", "input_order", "output", "output_name", "name", "display_name",
-                "category", "description", "output_node"} <= common
-        assert {k: live[k] for k in common} == {k: committed[NODE][k] for k in common}
+    assert list(committed) == PACK_NODES
+    for node in PACK_NODES:
+        live = comfy.object_info[node]
+        if comfy.version == SNAPSHOT_VERSION:
+            assert live == committed[node], node
+        else:
+            common = set(live) & set(committed[node])
+            assert {"input", "input_order", "output", "output_name", "name", "display_name",
+                    "category", "description", "output_node"} <= common
+            assert {k: live[k] for k in common} == {k: committed[node][k] for k in common}, node
 
 
 # ------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import comfy.utils
 import folder_paths
 from comfy_api.latest import io
 
+from .guidance import PIPELINE_RESCALE, post_cfg_function
 from .presets import NONE, PRESETS, hub_repo, lora_file
 
 #: Newer ComfyUI (0.33.0 here) passes the LoRA's safetensors metadata on (IC-LoRA parameters);
@@ -112,5 +113,78 @@ class CameraLoRAPreset(io.ComfyNode):
         return io.NodeOutput(patched)
 
 
+class LTXWGuidanceRescale(io.ComfyNode):
+    """The guidance rescale of Lightricks' LTX-2 pipeline, per modality, as a post-CFG function.
+
+    ltx-pipelines' multimodal guider (ltx-core 1.0.0, ``ltx_core/components/guiders.py:263-266``)
+    ends each modality's guided x0 prediction with::
+
+        factor = rescale_scale * cond.std() / pred.std() + (1 - rescale_scale)
+        pred = pred * factor
+
+    (``cond``: the positive prediction; ``pred``: after CFG, STG and modality guidance; std over
+    every element of that modality), at ``rescale_scale`` 0.7 for video and for audio in
+    LTX-2.3 (``ltx_pipelines/utils/constants.py:38`` and ``:48``). ComfyUI 0.33.0's core
+    "RescaleCFG" is not that: it replaces the model's CFG function (which
+    ``LTXVDualCFGGuider`` overwrites when video and audio CFG differ,
+    ``comfy_extras/nodes_lt.py:1075-1094``), uses per-sample stds over the packed video+audio
+    tensor and runs before the STG and modality terms. A post-CFG function runs after the CFG
+    function in any case (``comfy/samplers.py:600-603``), in the order the model patches were
+    applied: this node goes last, after ``LTXVSpatioTemporalGuidance`` and
+    ``LTXVModalityGuidance``, as the pipeline rescales after all other guidance.
+
+    The packed AV latent is split where ComfyUI packs it (``model.latent_shapes``,
+    ``comfy/samplers.py:1221``, ``comfy/utils.py:1410-1430``), and an image-conditioned token
+    counts as the pipeline counts it; guidance.py has the derivation and the line numbers.
+    A rescale of 0 leaves its modality unchanged (``if rescale_scale != 0``, guiders.py:263).
+    """
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        """The node's inputs (model, video_rescale, audio_rescale) and output (the model)."""
+
+        def scale(name: str, modality: str) -> io.Float.Input:
+            return io.Float.Input(
+                name,
+                default=PIPELINE_RESCALE[modality],
+                min=0.0,
+                max=1.0,
+                step=0.01,
+                tooltip=(
+                    f"rescale_scale of the {modality}: how far the guided {modality} prediction "
+                    f"is scaled back to the spread of the positive one; 0 leaves it unchanged. "
+                    f"LTX-2.3's pipeline uses {PIPELINE_RESCALE[modality]}."
+                ),
+            )
+
+        return io.Schema(
+            node_id="LTXWGuidanceRescale",
+            display_name="LTX-2 Guidance Rescale (video/audio)",
+            category="LTX-Worker",
+            description=(
+                "Lightricks' LTX-2 pipeline guidance rescale (guiders.py rescale_scale), per "
+                "modality of the packed audio-video latent: the guided prediction times "
+                "s * std(positive) / std(guided) + 1 - s. Place it after STG and modality "
+                "guidance, before the guider."
+            ),
+            inputs=[
+                io.Model.Input("model", tooltip="The LTX-2 model, after its other guidance patches."),
+                scale("video_rescale", "video"),
+                scale("audio_rescale", "audio"),
+            ],
+            outputs=[io.Model.Output(tooltip="The model with the rescale as its last post-CFG function.")],
+        )
+
+    @classmethod
+    def execute(cls, model: Any, video_rescale: float, audio_rescale: float) -> io.NodeOutput:
+        """A clone of `model` with the rescale appended to its post-CFG functions (none when
+        both rescales are 0)."""
+        if video_rescale == 0 and audio_rescale == 0:
+            return io.NodeOutput(model)
+        patched = model.clone()
+        patched.set_model_sampler_post_cfg_function(post_cfg_function(video_rescale, audio_rescale))
+        return io.NodeOutput(patched)
+
+
 #: Every node of the pack, as the extension lists them.
-NODES: list[type[io.ComfyNode]] = [CameraLoRAPreset]
+NODES: list[type[io.ComfyNode]] = [CameraLoRAPreset, LTXWGuidanceRescale]
