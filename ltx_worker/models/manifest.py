@@ -29,9 +29,6 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ..families import FamilyRegistry
-from ..paths import WORKFLOWS_DIR
-
 #: Profiles no family declares: full-precision alternatives the shipped templates do not use.
 EXTRA_PROFILES = ("bf16",)
 
@@ -40,6 +37,12 @@ EXTRA_PROFILES = ("bf16",)
 def profile_names(workflows_dir: Path | None = None) -> tuple[str, ...]:
     """Every profile models.txt may use: those the families declare (``family.json``
     ``profiles``, then ``variants[*].profiles``, oldest family first), then `EXTRA_PROFILES`."""
+    # Imported here, not at the top: the image's models stage runs this module and the downloader
+    # alone, without the rest of the worker (Dockerfile; tests/test_deploy.py), and never asks
+    # for the profile names there. Neither module imports this one back (tests/test_imports.py).
+    from ..families import FamilyRegistry
+    from ..paths import WORKFLOWS_DIR
+
     names: list[str] = []
     for family in FamilyRegistry.load(workflows_dir or WORKFLOWS_DIR).families:
         groups = [*family.profiles.values(), *(v.profiles for v in family.variants.values())]
