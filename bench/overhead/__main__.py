@@ -1,0 +1,6 @@
+"""``python -m bench.overhead``: see `bench.overhead.cli`."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
