@@ -82,7 +82,7 @@ def comfy(tmp_path_factory: pytest.TempPathFactory, comfyui_dir: Path, tiny_mode
     log_path = base / "comfyui.log"
     proc = start_comfyui(
         comfyui_dir, port=port, log_path=log_path, extra_model_paths=extra,
-        input_dir=base / "input", output_dir=base / "output",
+        input_dir=base / "input", output_dir=base / "output", user_dir=base / "user",
     )
     client = ComfyClient(f"http://127.0.0.1:{port}")
     try:

@@ -1,8 +1,12 @@
 """The authoring round trip (docs/authoring.md) in the real ComfyUI web editor, driven by a browser.
 
 The session's ComfyUI (tests/conftest.py: ComfyUI 0.33.0 with the node pack and tiny weights)
-serves its web UI; headless Chromium (Debian's ``chromium`` and ``chromium-driver``) drives it
-through selenium. For every template, with its UI-format twin ``workflows/<family>/ui/<name>.json``:
+serves its web UI; headless Chromium (Debian's ``chromium`` and ``chromium-driver``, a fresh
+profile) drives it through selenium. Before each page load the editor's first-run state (its
+Templates browser, tours, release notes, the export's file-name prompt) is settled through
+ComfyUI's settings API (tests/comfy_frontend.py says which settings, and why), and every click
+waits for no dialog over the editor, failing with a screenshot when one stays. For every
+template, with its UI-format twin ``workflows/<family>/ui/<name>.json``:
 
 1. the twin is opened through the editor's own file input (what File > Open uses), and the editor
    reports nothing missing: no node type, model or media error card;
@@ -42,6 +46,8 @@ from ltx_worker.templates import load_template, template_paths
 from ltx_worker.ui_format import by_title, complete, differences, ui_path, ui_to_api
 from ltx_worker.workflow_check import check_bindings, check_graph
 
+import comfy_frontend
+
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
 ARTIFACTS = REPO / "build" / "browser-authoring"
@@ -52,7 +58,7 @@ CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "goog
 CHROMEDRIVER = shutil.which("chromedriver")
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import WebDriverException
+    from selenium.common.exceptions import ElementClickInterceptedException, WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.actions.action_builder import ActionBuilder
@@ -69,8 +75,11 @@ pytestmark = pytest.mark.skipif(
            "CI: scripts/install_chromium.sh)",
 )
 
-#: Sizes of the job queued from the editor (a CPU renders it in seconds on the tiny weights).
-TINY = {"width": 256, "height": 256, "half_width": 128, "half_height": 128, "frames": 9}
+#: Sizes of the job queued from the editor (a CPU renders it in seconds on the tiny weights): the
+#: smallest the templates take (tests/test_comfy_client.py's). Sampling grows with the latent
+#: tokens: at 256 x 256 the 21 jobs took 69 s instead of 51 s on 2 idle cores, and a pro job
+#: 47 s instead of 20 s on busy ones.
+TINY = {"width": 128, "height": 128, "half_width": 64, "half_height": 64, "frames": 9}
 #: Values the export check fills both graphs with; other parameters keep the template's own.
 VALUES = {"prompt": "A red fox runs through fresh snow at dawn.", "negative_prompt": "blurry",
           "width": 1280, "height": 704, "half_width": 640, "half_height": 352, "frames": 121,
@@ -78,6 +87,8 @@ VALUES = {"prompt": "A red fox runs through fresh snow at dawn.", "negative_prom
           "camera_preset": "dolly_in", "camera_strength": 1.5}
 LOAD_TIMEOUT_S = 60
 RUN_TIMEOUT_S = 300
+#: How long a click waits for an overlay over the editor to go before the test fails on it.
+OVERLAY_TIMEOUT_S = 15
 
 
 # ---------------------------------------------------------------------------------------------
@@ -150,15 +161,18 @@ def _provide_media(graph: dict, input_dir: Path) -> list[Path]:
 # ---------------------------------------------------------------------------------------------
 
 class Editor:
-    """One headless Chromium on the session's ComfyUI web UI, and what an author does in it."""
+    """One headless Chromium (a profile of its own) on the session's ComfyUI web UI, and what an
+    author does in it. Every click goes through `when_clear`: no overlay over the editor."""
 
-    def __init__(self, url: str, downloads: Path):
-        self.url = url
+    def __init__(self, comfy, downloads: Path, profile: Path):
+        self.url = comfy.url
+        self.comfy_version = comfy.version
         self.downloads = downloads
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM
         for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                    "--window-size=1600,1000", "--force-device-scale-factor=1"):
+                    "--window-size=1600,1000", "--force-device-scale-factor=1",
+                    f"--user-data-dir={profile}", "--no-first-run", "--no-default-browser-check"):
             opts.add_argument(arg)
         opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
                                                "download.prompt_for_download": False})
@@ -182,26 +196,59 @@ class Editor:
                 raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (screenshot {shot})")
             time.sleep(every)
 
+    def overlays(self) -> list[str]:
+        """The overlays over the editor now (`comfy_frontend.OVERLAYS`), described."""
+        return self.js(comfy_frontend.VISIBLE_OVERLAYS_JS, list(comfy_frontend.OVERLAYS))
+
+    def when_clear(self, what: str, action=lambda: None, timeout: float = OVERLAY_TIMEOUT_S) -> None:
+        """Do `action` (a click on `what`, a hover) once no overlay covers the editor; one that
+        stays (or takes the click) for `timeout` s fails the test, naming it, with a screenshot."""
+        deadline = time.monotonic() + timeout
+        while True:
+            blocking = self.overlays()
+            if not blocking:
+                try:
+                    action()
+                    return
+                except ElementClickInterceptedException as err:
+                    blocking = [err.msg.splitlines()[0]]
+            if time.monotonic() > deadline:
+                shot = self.screenshot("overlay-" + "".join(c if c.isalnum() else "_" for c in what))
+                raise AssertionError(f"{'; '.join(blocking)} stayed over the editor for {timeout:.0f} s, "
+                                     f"in the way of {what} (screenshot {shot})")
+            time.sleep(0.2)
+
+    def click(self, what: str, element) -> None:
+        self.when_clear(f"a click on {what}", element.click)
+
+    def click_at(self, what: str, x: int, y: int) -> None:
+        def action() -> None:
+            actions = ActionBuilder(self.driver)
+            actions.pointer_action.move_to_location(x, y)
+            actions.pointer_action.click()
+            actions.perform()
+        self.when_clear(f"a click on {what}", action)
+
+    def hover(self, what: str, element) -> None:
+        self.when_clear(f"the pointer on {what}", ActionChains(self.driver).move_to_element(element).perform)
+
     def open(self) -> None:
-        """A fresh page: the editor as an author opens it (a first-run dialog closed), without
-        the workflow tabs of earlier tests (the editor restores those from the browser's storage)."""
+        """A fresh page: the editor as an author opens it, without the workflow tabs of earlier
+        tests (the editor restores those from the browser's storage). Its first-run state
+        (templates browser, tours, release notes...) is settled on the server before the page
+        loads (`comfy_frontend.settle`), so no dialog opens whenever its startup ends."""
+        comfy_frontend.settle(self.url, self.comfy_version)
         if not self.driver.current_url.startswith(self.url):
             self.driver.get(self.url + "/")
         self.js("localStorage.clear(); sessionStorage.clear();")
         self.driver.get(self.url + "/")
-        self.wait("the editor to start",
-                  lambda: self.js("return !!(window.app && window.app.vueAppReady && window.app.graph)"))
-        time.sleep(1.0)
-        self.close_dialogs()
-
-    def close_dialogs(self) -> None:
-        for _ in range(3):
-            buttons = [b for b in self.driver.find_elements(By.CSS_SELECTOR, ".p-dialog .p-dialog-close-button")
-                       if b.is_displayed()]
-            if not buttons:
-                return
-            buttons[0].click()
-            time.sleep(0.3)
+        # vueAppReady comes at the start of the startup; the splash screen goes at its end
+        # (after the workflow restore and the first-run check)
+        self.wait("the editor to start", lambda: self.js(
+            "return !!(window.app && window.app.vueAppReady && window.app.graph"
+            " && !document.getElementById('splash-loader'))"))
+        assert self.js("return app.extensionManager.setting.get('Comfy.TutorialCompleted')") is True, \
+            "the editor did not read the settled first-run settings"
 
     def load(self, path: Path, expected_nodes: int) -> None:
         """Open a workflow file through the editor's own file input (File > Open uses it)."""
@@ -230,22 +277,23 @@ class Editor:
 
     def menu(self, *labels: str) -> None:
         """Click through the editor's main menu (the Comfy logo), e.g. ("File", "Export (API)")."""
-        self.driver.find_element(By.CSS_SELECTOR, ".comfy-menu-button-wrapper").click()
+        self.click("the main menu", self.driver.find_element(By.CSS_SELECTOR, ".comfy-menu-button-wrapper"))
         for i, label in enumerate(labels):
             item = self.wait(f"menu item {label!r}", lambda label=label: next(
                 (e for e in self.driver.find_elements(By.CSS_SELECTOR, "[role=menuitem]")
                  if e.is_displayed() and e.get_attribute("aria-label") == label), None), timeout=10)
             if i < len(labels) - 1:
-                ActionChains(self.driver).move_to_element(item).perform()
+                self.hover(f"menu item {label!r}", item)
                 time.sleep(0.3)
                 if not any(e.is_displayed() and e.get_attribute("aria-label") == labels[i + 1]
                            for e in self.driver.find_elements(By.CSS_SELECTOR, "[role=menuitem]")):
-                    item.click()  # a submenu opens on hover, or else on a click
+                    self.click(f"menu item {label!r}", item)  # a submenu opens on hover, or else on a click
             else:
-                item.click()
+                self.click(f"menu item {label!r}", item)
 
     def export(self, api: bool, dest: Path) -> dict:
-        """File > Export (API) (or File > Export): the downloaded JSON."""
+        """File > Export (API) (or File > Export): the downloaded JSON (no file name asked:
+        `comfy_frontend.FIRST_RUN_SETTINGS` turns Comfy.PromptFilename off)."""
         dest.mkdir(parents=True, exist_ok=True)
         for old in dest.iterdir():
             old.unlink()
@@ -254,10 +302,8 @@ class Editor:
         self.menu("File", "Export (API)" if api else "Export")
 
         def downloaded() -> list[Path]:
-            confirm = [b for b in self.driver.find_elements(By.CSS_SELECTOR, "[role=dialog] button")
-                       if b.is_displayed() and b.text.strip() == "Confirm"]
-            if confirm:  # "Prompt for filename" (on by default): keep the proposed name
-                confirm[0].click()
+            if self.overlays():  # a dialog instead of the download: fail on it, not on a timeout
+                self.when_clear("the export's download")
             return [p for p in dest.iterdir() if p.suffix == ".json"]
 
         files = self.wait("the export download", downloaded, timeout=20)
@@ -281,10 +327,7 @@ class Editor:
             const ratio = c.canvas.width / r.width;
             return [r.left + p[0] / ratio, r.top + p[1] / ratio];""", title, widget)
         time.sleep(0.3)
-        actions = ActionBuilder(self.driver)
-        actions.pointer_action.move_to_location(int(point[0]), int(point[1]))
-        actions.pointer_action.click()
-        actions.perform()
+        self.click_at(f"the {widget!r} combo of {title!r}", int(point[0]), int(point[1]))
         entries = self.wait("the combo list", lambda: self.js(
             "return Array.from(document.querySelectorAll('.litecontextmenu .litemenu-entry'))"
             ".map(e => e.innerText.trim())"), timeout=10)
@@ -316,14 +359,15 @@ class Editor:
 
     def run(self) -> None:
         """Press the editor's Run (queue) button."""
-        self.driver.find_element(By.CSS_SELECTOR, "[data-testid=queue-button]").click()
+        self.click("Run", self.driver.find_element(By.CSS_SELECTOR, "[data-testid=queue-button]"))
 
     def queue_panel(self) -> tuple[str, list[str]]:
         """Open the job queue panel: its text and the media it shows."""
         def shown() -> str:
             return self.js("return document.querySelector('[data-testid=queue-progress-overlay]')?.innerText || ''")
         if "Job Queue" not in shown():
-            self.driver.find_element(By.CSS_SELECTOR, "[data-testid=queue-overlay-toggle]").click()
+            self.click("the job queue toggle",
+                       self.driver.find_element(By.CSS_SELECTOR, "[data-testid=queue-overlay-toggle]"))
         self.wait("the job queue panel", lambda: "Job Queue" in shown(), timeout=10)
         return shown(), self.js("return Array.from(document.querySelectorAll('video, img')).map(e => e.src)"
                                 ".filter(s => s.includes('/view?'))")
@@ -338,7 +382,7 @@ def editor(comfy, tmp_path_factory):
     if page.status_code != 200 or "comfy" not in page.text.lower():
         pytest.skip("this ComfyUI serves no web UI (pip install comfyui-frontend-package)")
     try:
-        browser = Editor(comfy.url, tmp_path_factory.mktemp("downloads"))
+        browser = Editor(comfy, tmp_path_factory.mktemp("downloads"), tmp_path_factory.mktemp("chromium-profile"))
     except WebDriverException as err:
         pytest.skip(f"chromium did not start: {err.msg}")
     yield browser
@@ -529,7 +573,8 @@ def _docs_screenshot(editor: Editor, dest: Path) -> None:
 
     if "Job Queue" in (editor.js("return document.querySelector('[data-testid=queue-progress-overlay]')"
                                  "?.innerText || ''")):
-        editor.driver.find_element(By.CSS_SELECTOR, "[data-testid=queue-overlay-toggle]").click()
+        editor.click("the job queue toggle",
+                     editor.driver.find_element(By.CSS_SELECTOR, "[data-testid=queue-overlay-toggle]"))
     editor.driver.set_window_size(1440, 860)
     time.sleep(0.5)
     editor.js("""const c = app.canvas; c.ds.scale = 0.62; c.ds.offset = [690, 100];

@@ -86,10 +86,14 @@ def start_comfyui(
     extra_model_paths: Path | None = None,
     input_dir: Path | None = None,
     output_dir: Path | None = None,
+    user_dir: Path | None = None,
     cpu: bool = True,
     python: str = sys.executable,
 ) -> subprocess.Popen:
     """Start ``main.py`` of `comfyui_dir` on 127.0.0.1:`port`, logging to `log_path`.
+
+    `user_dir` is ComfyUI's ``--user-directory`` (its settings and saved workflows; default
+    ``<tree>/user``): a test session gives its own, so no run sees another's editor settings.
 
     Returns the process; the caller waits for readiness (`ComfyClient.wait_ready`) and stops it.
     """
@@ -102,5 +106,8 @@ def start_comfyui(
         cmd += ["--input-directory", str(input_dir)]
     if output_dir:
         cmd += ["--output-directory", str(output_dir)]
+    if user_dir:
+        Path(user_dir).mkdir(parents=True, exist_ok=True)  # ComfyUI refuses one that is not there
+        cmd += ["--user-directory", str(user_dir)]
     log = open(log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
     return subprocess.Popen(cmd, cwd=comfyui_dir, stdout=log, stderr=subprocess.STDOUT)
