@@ -373,9 +373,11 @@ class Editor:
                                 ".filter(s => s.includes('/view?'))")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def editor(comfy, tmp_path_factory):
-    """The session's browser on the session's ComfyUI; skipped when it serves no web UI."""
+    """The module's browser on the session's ComfyUI; skipped when it serves no web UI. It quits
+    when the module ends: an editor page left open keeps drawing its canvas and following
+    ComfyUI's websocket, a third of a core taken from every later test."""
     if "LTXAVTextEncoderLoader" not in comfy.object_info:
         pytest.skip(f"ComfyUI {comfy.version} has no LTX-2 nodes; the UI files are for 0.33.0")
     page = requests.get(comfy.url + "/", timeout=10)
