@@ -63,14 +63,21 @@ CASES = [
 ]
 
 
+#: Output size per aspect ratio at 720p (README). The camera cases render the smaller 1:1: what
+#: they add to the plain ones is the LoRA, not the size.
+SIZES = {"16:9": (1280, 704), "1:1": (704, 704)}
+
+
 @pytest.mark.parametrize(("model", "quality", "camera"), CASES)
 def test_job_makes_the_requested_video(comfy, job_handler, model, quality, camera):
     needs(comfy, "ltx2" if model.startswith("ltx-2") else "ltxv")
+    aspect = "1:1" if camera else "16:9"
     extra = {"camera_lora": camera} if camera else {}
-    out = run_job(job_handler, job(model, quality, **extra), job_id=f"{model}-{quality}-{camera}")
+    out = run_job(job_handler, job(model, quality, aspect_ratio=aspect, **extra),
+                  job_id=f"{model}-{quality}-{camera}")
     assert "error" not in out, out
     facts = out["video"]
-    assert (facts["width"], facts["height"]) == (1280, 704)
+    assert (facts["width"], facts["height"]) == SIZES[aspect]
     assert facts["frames"] == 49 and facts["fps"] == 24
     assert facts["duration_s"] == pytest.approx(49 / 24, abs=0.01)
     assert facts["content_type"] == "video/mp4" and facts["bytes"] == Path(out["video_path"]).stat().st_size
@@ -85,11 +92,13 @@ def test_job_makes_the_requested_video(comfy, job_handler, model, quality, camer
 @pytest.mark.parametrize("model", ["ltxv-i2v", "ltx-2-i2v"])
 def test_i2v_first_frame_comes_from_the_image(comfy, job_handler, model):
     """The first frame is fixed by the start image: the same image with another seed and
-    prompt gives the same first frame, another image a different one."""
+    prompt gives the same first frame, another image a different one (1:1, the smallest 720p)."""
     needs(comfy, "ltx2" if model.startswith("ltx-2") else "ltxv")
-    a = run_job(job_handler, job(model, seed=1), job_id="i2v-a")
-    a2 = run_job(job_handler, job(model, seed=2, prompt="a storm over the sea"), job_id="i2v-a2")
-    b = run_job(job_handler, job(model, seed=1, image_urls=image_input(seed=5)), job_id="i2v-b")
+    a = run_job(job_handler, job(model, seed=1, aspect_ratio="1:1"), job_id="i2v-a")
+    a2 = run_job(job_handler, job(model, seed=2, prompt="a storm over the sea", aspect_ratio="1:1"),
+                 job_id="i2v-a2")
+    b = run_job(job_handler, job(model, seed=1, image_urls=image_input(seed=5), aspect_ratio="1:1"),
+                job_id="i2v-b")
     fa, fa2, fb = (frames_of(o["video_path"], 1)[0] for o in (a, a2, b))
     same = float(np.abs(fa - fa2).mean())
     other = float(np.abs(fa - fb).mean())
@@ -99,16 +108,16 @@ def test_i2v_first_frame_comes_from_the_image(comfy, job_handler, model):
 def test_camera_lora_changes_the_pixels(comfy, job_handler):
     """A camera LoRA is loaded and applied by the templates' camera preset node
     (custom_nodes/ltx_worker_nodes): the same job with a camera move, without one (preset
-    "none") and with another move gives three different videos."""
+    "none") and with another move gives three different videos (1:1, the smallest 720p)."""
     needs(comfy, "ltx2")
-    plain = run_job(job_handler, job("ltx-2-t2v"), job_id="cam-none")
-    dolly = run_job(job_handler, job("ltx-2-t2v", camera_lora="dolly_in"), job_id="cam-dolly")
-    jib = run_job(job_handler, job("ltx-2-t2v", camera_lora="jib_down"), job_id="cam-jib")
+    plain = run_job(job_handler, job("ltx-2-t2v", aspect_ratio="1:1"), job_id="cam-none")
+    dolly = run_job(job_handler, job("ltx-2-t2v", camera_lora="dolly_in", aspect_ratio="1:1"), job_id="cam-dolly")
+    jib = run_job(job_handler, job("ltx-2-t2v", camera_lora="jib_down", aspect_ratio="1:1"), job_id="cam-jib")
     videos = [np.stack(frames_of(o["video_path"], 5)) for o in (plain, dolly, jib)]
     assert float(np.abs(videos[0] - videos[1]).mean()) > 1.0
     assert float(np.abs(videos[1] - videos[2]).mean()) > 1.0
     # and the same job twice is the same video (the difference above is the LoRA, not noise)
-    again = run_job(job_handler, job("ltx-2-t2v", camera_lora="dolly_in"), job_id="cam-dolly2")
+    again = run_job(job_handler, job("ltx-2-t2v", camera_lora="dolly_in", aspect_ratio="1:1"), job_id="cam-dolly2")
     assert float(np.abs(np.stack(frames_of(again["video_path"], 5)) - videos[1]).mean()) < 0.5
 
 

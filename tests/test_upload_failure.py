@@ -21,7 +21,7 @@ def test_upload_failed_while_storage_is_down_then_recovers(comfy, tmp_path):
             load_settings(comfy_port=comfy.port, output_dir=out_dir, **server.settings("videos"))
         ).start()
         model = "ltx-2-t2v" if comfy.has_ltx2 else "ltxv-t2v"
-        job = {"model": model, "prompt": "a lantern in the fog", "duration": 2, "seed": 1}
+        job = {"model": model, "prompt": "a lantern in the fog", "duration": 2, "aspect_ratio": "1:1", "seed": 1}
 
         server.stop()
         failed = run_job(handler, job, job_id="down-1")
