@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import io
 import socket
+from types import ModuleType
 
 from PIL import Image, ImageDraw
 
 from ltx_worker.handler import JobHandler
+from ltx_worker.paths import PROJECT_ROOT
+
+#: The project's node pack (custom_nodes/ltx_worker_nodes).
+PACK = PROJECT_ROOT / "custom_nodes" / "ltx_worker_nodes"
+
+
+def pack_module(name: str) -> ModuleType:
+    """A module of the node pack that imports nothing of ComfyUI (``presets``, ``guidance``),
+    loaded from its file without ComfyUI, as ``ltxw_pack_<name>``."""
+    spec = importlib.util.spec_from_file_location(f"ltxw_pack_{name}", PACK / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:

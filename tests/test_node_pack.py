@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import importlib.util
 import json
 import subprocess
 import sys
@@ -29,9 +28,8 @@ from ltx_worker.contract.job import CAMERA_LORAS
 from ltx_worker.errors import WorkerError
 from ltx_worker.templates import TemplateRegistry
 
-from support import run_job
+from support import PACK, pack_module, run_job
 
-PACK = PROJECT_ROOT / "custom_nodes" / "ltx_worker_nodes"
 NODE = "LTXWCameraLoRAPreset"
 #: every node of the pack, in the order of its NODES list (and of object_info.json)
 PACK_NODES = [NODE, "LTXWGuidanceRescale"]
@@ -40,15 +38,7 @@ REGISTRY = TemplateRegistry.load(PROJECT_ROOT / "workflows")
 SNAPSHOT_VERSION = "0.33.0"
 
 
-def _presets_module():
-    """custom_nodes/ltx_worker_nodes/presets.py, loaded without ComfyUI (it imports nothing)."""
-    spec = importlib.util.spec_from_file_location("ltxw_pack_presets", PACK / "presets.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-PRESETS = _presets_module()
+PRESETS = pack_module("presets")
 
 
 def frames_of(path: str | Path, count: int = 5) -> np.ndarray:

@@ -20,7 +20,6 @@ of the pipeline's guider parameters, the rescale included.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import subprocess
@@ -30,23 +29,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from ltx_worker.config import PROJECT_ROOT
-
+from support import PACK, pack_module
 from template_files import WORKFLOWS, load_json
 
-PACK = PROJECT_ROOT / "custom_nodes" / "ltx_worker_nodes"
 NODE = "LTXWGuidanceRescale"
-
-
-def _guidance_module():
-    """custom_nodes/ltx_worker_nodes/guidance.py, loaded without ComfyUI (it imports nothing)."""
-    spec = importlib.util.spec_from_file_location("ltxw_pack_guidance", PACK / "guidance.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-G = _guidance_module()
+G = pack_module("guidance")
 
 # ------------------------------------------------------------------------------------------
 # the pipeline, from its source
