@@ -24,7 +24,7 @@ from .comfy.process import write_extra_model_paths
 from .delivery.outputs import probe_video
 from .families import Family, FamilyRegistry
 from .models.manifest import load_models_txt, missing_files
-from .paths import PROJECT_ROOT
+from .paths import MODELS_TXT, PROJECT_ROOT, WORKFLOWS_DIR
 from .tinymodels import supported_families
 
 DEFAULT_PROMPT = (
@@ -68,12 +68,12 @@ def main(argv: list[str] | None = None) -> int:
 
     python = sys.executable
     comfyui_dir = _comfyui_dir(python)
-    family, model = pick_family(FamilyRegistry.load(PROJECT_ROOT / "workflows"),
+    family, model = pick_family(FamilyRegistry.load(WORKFLOWS_DIR),
                                 supported_families(comfyui_dir), args.quality)
     profiles = set(family.profiles_for(args.quality))
     models_dirs = [Path(p) for p in os.environ.get("MODELS_DIR", "").split(os.pathsep) if p]
     models_dirs.append(comfyui_dir / "models")
-    missing = missing_files(load_models_txt(PROJECT_ROOT / "models.txt"), models_dirs, profiles)
+    missing = missing_files(load_models_txt(MODELS_TXT), models_dirs, profiles)
 
     run_dir = args.output_dir.resolve()
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -32,7 +32,7 @@ from ..models.manifest import (
     select,
     verify_file,
 )
-from ..paths import PROJECT_ROOT
+from ..paths import MODELS_TXT
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help=f"comma-separated profiles, repeatable ({', '.join(profile_names())}; default fast)")
         p.add_argument("--models-dir", type=Path, default=None,
                        help="a ComfyUI models/ folder (default $COMFYUI_DIR/models, else ./models)")
-        p.add_argument("--models-txt", type=Path, default=PROJECT_ROOT / "models.txt",
+        p.add_argument("--models-txt", type=Path, default=MODELS_TXT,
                        help="the models list (default: the repository's models.txt)")
         if name == "download":
             p.add_argument("--jobs", type=int, default=4, help="files downloaded at once (default 4)")

@@ -24,8 +24,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
     """Print the schema; returns 0."""
     from ..contract.schema import job_schemas
     from ..families import FamilyRegistry
-    from ..paths import PROJECT_ROOT
+    from ..paths import WORKFLOWS_DIR
 
-    schemas = job_schemas(FamilyRegistry.load(args.workflows or PROJECT_ROOT / "workflows"))
+    schemas = job_schemas(FamilyRegistry.load(args.workflows or WORKFLOWS_DIR))
     print(json.dumps(schemas if args.part == "all" else schemas[args.part], indent=2))
     return 0

@@ -181,9 +181,9 @@ def _workflows(args: argparse.Namespace) -> Path:
     try:
         return load_settings().workflows_dir
     except ConfigError:
-        from ..paths import PROJECT_ROOT
+        from ..paths import WORKFLOWS_DIR
 
-        return PROJECT_ROOT / "workflows"
+        return WORKFLOWS_DIR
 
 
 def _templates_and_schemas(args: argparse.Namespace) -> tuple[list[Path], dict, str]:

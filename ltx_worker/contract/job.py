@@ -33,9 +33,9 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 @lru_cache(maxsize=1)
 def default_families() -> FamilyRegistry:
     """The families of the repository's workflows/ folder (read once)."""
-    from ..paths import PROJECT_ROOT
+    from ..paths import WORKFLOWS_DIR
 
-    return FamilyRegistry.load(PROJECT_ROOT / "workflows")
+    return FamilyRegistry.load(WORKFLOWS_DIR)
 
 
 def frames_for(duration_s: int, fps: int, model: str = "ltx-2-t2v") -> int:
