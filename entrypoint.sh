@@ -15,7 +15,8 @@
 # Environment: PYTHON, COMFYUI_DIR, COMFY_PORT (8188), COMFY_EXTRA_ARGS (extra main.py flags),
 # EXTRA_MODEL_PATHS (extra_model_paths.yaml files, ':'-separated), RUNPOD_VOLUME_MODELS (a network
 # volume's models folder, default /runpod-volume/models), COMFY_LOG (ComfyUI's log file),
-# COMFY_CPU (1: run ComfyUI on the CPU on purpose, also on RunPod).
+# COMFY_CPU (1: run ComfyUI on the CPU on purpose, also on RunPod), COMFY_ENV_ALLOW (variables
+# ComfyUI gets beside its allowlist).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$root"
@@ -104,7 +105,10 @@ fi
 comfy_log="${COMFY_LOG:-/dev/stderr}"
 # ComfyUI runs under a supervisor that starts it again whenever it exits (ltx_worker/comfy/supervisor.py);
 # a job running when it dies fails fast with COMFY_UNAVAILABLE and the next one waits for it.
-"$PYTHON" -m ltx_worker.comfy.supervisor --cwd "$COMFYUI_DIR" -- "$PYTHON" "${args[@]}" >>"$comfy_log" 2>&1 &
+# ComfyUI gets an allowlisted environment (ltx_worker/comfy/process.py ENV_NAMES/ENV_PREFIXES) plus
+# the names in COMFY_ENV_ALLOW (comma-separated): the worker's secrets never reach it or a node pack.
+"$PYTHON" -m ltx_worker.comfy.supervisor --cwd "$COMFYUI_DIR" --env-allow "${COMFY_ENV_ALLOW:-}" \
+  -- "$PYTHON" "${args[@]}" >>"$comfy_log" 2>&1 &
 comfy_pid=$!
 
 "$PYTHON" "$root/handler.py" "$@" &

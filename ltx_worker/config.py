@@ -141,6 +141,10 @@ class Settings(BaseSettings):
         Path("/runpod-volume/models"),
         description="a ComfyUI models/ folder on the network volume that the fetch fills",
     )
+    models_fetch_unpinned: bool = Field(
+        False, description="also fetch models.txt entries without a size and sha256 (checked against "
+        "the Hub's own hash at the named revision only); default: such entries are refused by name"
+    )
     runpod_init_timeout: float = Field(
         420.0, gt=0, description="RunPod's start-up limit (its own variable, 7 min by default); "
         "the worker only reads it to warn when a fetch at start will not fit in it (seconds)"

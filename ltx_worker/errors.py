@@ -63,6 +63,17 @@ RETRYABLE: dict[ErrorCode, bool] = {
 }
 
 
+def _scrubbed(value: object) -> object:
+    """`value` with `scrub` applied to every string in it (dict keys and values, list items)."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {_scrubbed(k) if isinstance(k, str) else k: _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrubbed(v) for v in value]
+    return value
+
+
 class WorkerError(Exception):
     """A job failure with a contract error code.
 
@@ -70,7 +81,9 @@ class WorkerError(Exception):
         code: one of `ErrorCode`.
         message: what went wrong and what to do, for a backend developer.
         retryable: whether the same job may succeed on a retry; defaults to `RETRYABLE[code]`.
-        details: small JSON-safe facts (field names, node ids, file names), never secrets or paths.
+        details: small JSON-safe facts (field names, node ids, file names); every string in it is
+            passed through `scrub` like the message (ComfyUI's raw error text, copied into
+            details by `comfy.types`, can carry absolute paths).
         refresh_worker: the worker is suspect after this failure (e.g. ComfyUI did not answer its
             interrupt): the handler's result asks RunPod to replace it, whatever the code.
 
@@ -92,7 +105,7 @@ class WorkerError(Exception):
         self.code = ErrorCode(code)
         self.message = message
         self.retryable = RETRYABLE[self.code] if retryable is None else retryable
-        self.details = details or {}
+        self.details = _scrubbed(details or {})
         self.refresh_worker = refresh_worker
 
     def to_output(self) -> dict:

@@ -47,6 +47,14 @@ def _job_tag(job: dict) -> str:
     return tag or uuid.uuid4().hex
 
 
+def _delivered_paths(result: dict) -> frozenset[Path]:
+    """The local files a successful result hands over (``video_path``/``poster_path``, set when
+    no bucket is configured), resolved; empty for an error result."""
+    if "error" in result:
+        return frozenset()
+    return frozenset(Path(p).resolve() for p in (result.get("video_path"), result.get("poster_path")) if p)
+
+
 class JobHandler:
     """Runs jobs through one ComfyUI server.
 
@@ -250,7 +258,7 @@ class JobHandler:
             result = err.to_output()
             if err.code in _SUSPECT or err.refresh_worker:
                 result["refresh_worker"] = True
-        await asyncio.to_thread(self._cleanup, tag, run.prompt_id)
+        await asyncio.to_thread(self._cleanup, tag, run.prompt_id, _delivered_paths(result))
         if webhook_url and self.webhooks is not None:
             event, data = webhook_event(job, result)
             # one id per event, the same across its retries; a new one when RunPod reruns the job
@@ -260,11 +268,16 @@ class JobHandler:
             result["webhook"] = report.to_dict()
         return result
 
-    def _cleanup(self, tag: str, prompt_id: str | None) -> None:
-        """Remove the job's files from ComfyUI's input/output folders and its history entry.
+    def _cleanup(self, tag: str, prompt_id: str | None, keep: frozenset[Path] = frozenset()) -> None:
+        """Remove the job's files from ComfyUI's input/output folders, the worker's OUTPUT_DIR
+        and ComfyUI's history entry, whatever way the job ended.
 
-        Only names the worker made are touched: ``ltxw-<tag>-*`` in the input folder and
-        ``ltxw/<tag>_<counter>_.<ext>`` in the output folder (SaveVideo's pattern). Never raises.
+        Only names the worker made are touched: ``ltxw-<tag>-*`` in the input folder,
+        ``ltxw/<tag>_<counter>_.<ext>`` in the output folder (SaveVideo's pattern) and
+        ``<tag>.mp4`` / ``<tag>.jpg`` in OUTPUT_DIR, except the files in `keep`: the video and
+        poster a successful job delivers as local paths (no bucket configured; SPEC.md
+        "Configuration"). After an upload that failed, a probe or poster that failed, a cancel
+        or SIGTERM nothing of the job stays on the disk (issue 23, finding 8). Never raises.
         """
         if prompt_id:
             self.client.forget(prompt_id)
@@ -275,6 +288,8 @@ class JobHandler:
         if output_dir is not None:
             pattern = re.compile(rf"{re.escape(tag)}_\d+_?\.\w+")
             doomed += [p for p in (output_dir / "ltxw").glob(f"{tag}_*") if pattern.fullmatch(p.name)]
+        out_dir = Path(self.settings.output_dir)
+        doomed += [p for p in (out_dir / f"{tag}.mp4", out_dir / f"{tag}.jpg") if p.resolve() not in keep]
         for path in doomed:
             try:
                 path.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -121,6 +122,7 @@ def test_a_deadline_shorter_than_the_job_times_out_and_empties_the_queue(comfy, 
     assert result["error_code"] == "TIMEOUT" and result["retryable"] is True, result
     assert elapsed < 2.5 + 3, elapsed
     assert wait_until(lambda: queue_empty(comfy.url), 30), "ComfyUI still runs the timed-out prompt"
+    assert not list(Path(job_handler.settings.output_dir).glob("deadline-1*"))  # issue 23, finding 8
     ok = run_job(job_handler, t2v(comfy), job_id="after-deadline")
     assert "error" not in ok, ok
 
@@ -147,6 +149,7 @@ def test_a_runpod_cancel_interrupts_comfyui(comfy, tmp_path):
         assert time.monotonic() - stopped_at < 5, "ComfyUI was not interrupted within 5 s"
         assert api.final("cancel-me") is None or "error" in api.final("cancel-me").get("output", {})
         assert "cancelled; stopping its prompt" in log_path.read_text()
+        assert not list((tmp_path / "out").glob("cancel-me*"))  # issue 23, finding 8
         api.add_job("after-cancel", t2v(comfy))
         final = api.wait_final("after-cancel", 240)
         assert final is not None and "error" not in final["output"], final

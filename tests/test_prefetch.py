@@ -88,12 +88,13 @@ def hub():
 
 
 def child_env(tmp_path: Path, hub: HubStandIn, name: str, volume: Path, profiles: str,
-              required: str = "all") -> dict:
+              required: str = "all", unpinned: bool = False) -> dict:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("HF_", "MODELS_", "BUCKET_", "COMFY", "RUNPOD_"))}
     env.update(HF_HOME=str(tmp_path / f"hf-home-{name}"), HF_HUB_DISABLE_TELEMETRY="1", NO_PROXY="*",
                HF_ENDPOINT=hub.url, HF_TOKEN="hf_standin_token", MODELS_FETCH_PROFILES=profiles,
-               MODELS_FETCH_DIR=str(volume), MODELS_REQUIRED=required, OUTPUT_DIR=str(tmp_path / "out"))
+               MODELS_FETCH_DIR=str(volume), MODELS_REQUIRED=required, OUTPUT_DIR=str(tmp_path / "out"),
+               MODELS_FETCH_UNPINNED=str(unpinned).lower())
     return env
 
 
@@ -163,7 +164,7 @@ def test_two_workers_on_one_volume_fetch_each_file_once(tmp_path, hub):
     watcher = Watcher(files)
     watcher.start()
     t0 = time.monotonic()
-    procs = [start_worker(tmp_path, hub, name, volume, txt) for name in ("w1", "w2")]
+    procs = [start_worker(tmp_path, hub, name, volume, txt, unpinned=True) for name in ("w1", "w2")]
     try:
         # Hold the transfers until every file has a worker waiting for its lock.
         deadline = time.monotonic() + 60
@@ -223,7 +224,7 @@ def test_two_workers_on_one_volume_fetch_each_file_once(tmp_path, hub):
 
     # A third start finds everything (size check only): no transfer at all.
     before = len(hub.requests)
-    proc, log = start_worker(tmp_path, hub, "w3", volume, txt)
+    proc, log = start_worker(tmp_path, hub, "w3", volume, txt, unpinned=True)
     proc.wait(60)
     out = log.read_text()
     assert proc.returncode == 0, out
@@ -263,7 +264,7 @@ def test_a_hash_mismatch_leaves_no_file_and_fails_clearly(tmp_path, hub):
 def test_available_goes_on_without_the_file(tmp_path, hub):
     hub.gate.set()
     txt = tmp_path / "models.txt"
-    txt.write_text("checkpoints/x.safetensors org/nope@main:x.safetensors - - fast\n")
+    txt.write_text(f"checkpoints/x.safetensors org/nope@main:x.safetensors 10 {'0' * 64} fast\n")
     (tmp_path / "vol").mkdir()
     proc, log = start_worker(tmp_path, hub, "w1", tmp_path / "vol" / "models", txt, required="available")
     proc.wait(60)
@@ -272,6 +273,38 @@ def test_available_goes_on_without_the_file(tmp_path, hub):
     assert "could not fetch checkpoints/x.safetensors: checkpoints/x.safetensors: repo org/nope not found" in out
     assert "going on without them (MODELS_REQUIRED=available)" in out
     assert "RESULTS: checkpoints/x.safetensors=error" in out
+
+
+def test_unpinned_entries_are_refused_by_name_before_any_transfer(tmp_path, hub):
+    """Issue 23, finding 12: a models.txt entry without size and sha256 would take whatever the
+    Hub's branch serves. By default it is not fetched: named in the error, nothing transferred;
+    one already on the volume is kept with a warning; the pinned entry is fetched (available)."""
+    hub.gate.set()
+    data = os.urandom(100_000)
+    hub.add("org/a", "a.safetensors", data)
+    hub.add("org/a", "u.safetensors", b"unpinned")
+    txt = tmp_path / "models.txt"
+    txt.write_text(f"checkpoints/a.safetensors org/a@main:a.safetensors {len(data)} {sha(data)} fast\n"
+                   "loras/u.safetensors org/a@main:u.safetensors - - fast\n"
+                   "loras/here.safetensors org/a@main:here.safetensors - - fast\n")
+    volume = tmp_path / "vol" / "models"
+    (volume / "loras").mkdir(parents=True)
+    (volume / "loras" / "here.safetensors").write_bytes(b"put there by someone")
+    proc, log = start_worker(tmp_path, hub, "w1", volume, txt)
+    proc.wait(60)
+    out = log.read_text()
+    assert proc.returncode == 1, out
+    assert ("MODELS_FETCH_PROFILES: could not fetch loras/u.safetensors (not pinned in models.txt (no size and "
+            "sha256): loras/u.safetensors;") in out, out
+    assert not hub.requests  # refused before any request
+    proc, log = start_worker(tmp_path, hub, "w2", volume, txt, required="available")
+    proc.wait(60)
+    out = log.read_text()
+    assert proc.returncode == 0, out
+    assert "loras/here.safetensors: on the volume, but models.txt gives no size and sha256" in out
+    assert "RESULTS: checkpoints/a.safetensors=downloaded" in out and "u.safetensors" not in out.split("RESULTS:")[1]
+    assert not hub.seen("GET", "/cdn/org/a/u.safetensors")
+    assert not (volume / "loras" / "u.safetensors").exists()
 
 
 def test_without_file_locks_the_fetch_still_works(tmp_path, hub):

@@ -184,6 +184,7 @@ def test_sigterm_to_the_entrypoint_mid_job_stops_everything_and_reports_the_job(
         COMFY_EXTRA_ARGS=f"--input-directory {tmp_path / 'in'} --output-directory {tmp_path / 'out'}",
         COMFY_INPUT_DIR=str(tmp_path / "in"), COMFY_OUTPUT_DIR=str(tmp_path / "out"),
         OUTPUT_DIR=str(tmp_path / "results"),
+        HF_TOKEN="hf_never_in_comfyui", BUCKET_SECRET_ACCESS_KEY="never-in-comfyui",  # issue 23, finding 11
     )
     api, args, answer = None, [], {}
     if mode == "worker loop":
@@ -227,6 +228,8 @@ def test_sigterm_to_the_entrypoint_mid_job_stops_everything_and_reports_the_job(
         supervisor = [p for p in kids if "ltx_worker.comfy.supervisor" in cmdline(p)]
         comfy = [p for p in tree if supervisor and parent_of(p) == supervisor[0]]
         assert handler and supervisor and comfy, f"missing processes in {[cmdline(p) for p in tree]}"
+        comfy_env = Path(f"/proc/{comfy[0]}/environ").read_bytes()
+        assert b"never-in-comfyui" not in comfy_env and b"hf_never_in_comfyui" not in comfy_env
 
         proc.send_signal(signal.SIGTERM)
         took = wait_gone([proc.pid, *tree], 10)
@@ -248,6 +251,8 @@ def test_sigterm_to_the_entrypoint_mid_job_stops_everything_and_reports_the_job(
         assert report is not None, "the interrupted job was not reported"
         error = json.loads(report["error"])  # what RunPod shows as the FAILED job's error
         assert error["code"] == "CANCELLED" and error["retryable"] is True, report
+        results = tmp_path / "results"
+        assert not (results.exists() and list(results.iterdir())), list(results.iterdir())  # finding 8
     finally:
         kill_tree([proc.pid, *tree])
         if api is not None:

@@ -1,5 +1,7 @@
-"""Storage goes away mid-suite: the job fails with UPLOAD_FAILED (retryable) and keeps its local
-file; after the storage server is back, the next job succeeds. Uses its own moto server."""
+"""Storage goes away mid-suite: the job fails with UPLOAD_FAILED (retryable) and leaves no file in
+OUTPUT_DIR (issue 23, finding 8: a bucket outage must not fill the disk; a retry makes the video
+again); after the storage server is back, the next job succeeds and leaves nothing either. Uses
+its own moto server."""
 
 from __future__ import annotations
 
@@ -27,12 +29,13 @@ def test_upload_failed_while_storage_is_down_then_recovers(comfy, tmp_path):
         failed = run_job(handler, job, job_id="down-1")
         assert failed["error_code"] == "UPLOAD_FAILED" and failed["retryable"] is True, failed
         assert "videos" in failed["message"] and "test" not in failed["message"]  # no credentials
-        assert os.path.isfile(out_dir / "down-1.mp4")  # kept until an upload succeeds
+        assert not os.path.exists(out_dir / "down-1.mp4") and not os.path.exists(out_dir / "down-1.jpg")
 
         server.start()
         server.client().create_bucket(Bucket="videos")  # moto keeps no state across restarts
         ok = run_job(handler, job, job_id="up-2")
         assert "error" not in ok, ok
         assert server.client().head_object(Bucket="videos", Key=ok["video_key"])["ContentLength"] > 0
+        assert not list(out_dir.iterdir())  # uploaded, then removed
     finally:
         server.stop()

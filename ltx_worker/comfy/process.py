@@ -30,6 +30,33 @@ MODEL_FOLDERS = (
 )
 
 
+#: Environment variables ComfyUI gets (`comfy_environment`): what Python, torch, CUDA and the
+#: locale need to run and what tells ComfyUI and the Hub client where files are. Everything else
+#: (BUCKET_SECRET_ACCESS_KEY, WEBHOOK_SECRET, HF_TOKEN, RUNPOD_AI_API_KEY...) stays with the
+#: worker: ComfyUI and every node pack it loads never see a secret (issue 23, finding 11).
+ENV_NAMES = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TERM", "PWD",
+    "TMPDIR", "TMP", "TEMP", "LD_LIBRARY_PATH", "VIRTUAL_ENV", "SSL_CERT_FILE", "SSL_CERT_DIR",
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+    "HF_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "TRANSFORMERS_OFFLINE",
+})
+#: Prefixes of the variables ComfyUI gets (locale, Python, GPU runtimes, torch and its compilers).
+ENV_PREFIXES = ("LC_", "PYTHON", "CUDA_", "NVIDIA_", "CUBLAS_", "CUDNN_", "NCCL_", "PYTORCH_", "TORCH_",
+                "TORCHINDUCTOR_", "TRITON_", "HIP_", "ROCM_", "HSA_", "XDG_")
+
+
+def comfy_environment(environ: dict[str, str] | None = None, allow: tuple[str, ...] | list[str] = ()) -> dict[str, str]:
+    """The environment ComfyUI is started with: the variables of `environ` (default
+    ``os.environ``) named in `ENV_NAMES`, starting with one of `ENV_PREFIXES`, or named in
+    `allow` (entrypoint.sh passes COMFY_ENV_ALLOW: an operator's node pack may need its own).
+
+    Returns a new dict; `environ` is not changed.
+    """
+    environ = os.environ if environ is None else environ
+    extra = {name.strip() for name in allow if name.strip()}
+    return {k: v for k, v in environ.items() if k in ENV_NAMES or k in extra or k.startswith(ENV_PREFIXES)}
+
+
 def tree_version(comfyui_dir: Path) -> str:
     """ComfyUI's version string read from ``comfyui_version.py`` ("0.33.0"), or "unknown"."""
     try:
@@ -89,11 +116,14 @@ def start_comfyui(
     user_dir: Path | None = None,
     cpu: bool = True,
     python: str = sys.executable,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
     """Start ``main.py`` of `comfyui_dir` on 127.0.0.1:`port`, logging to `log_path`.
 
     `user_dir` is ComfyUI's ``--user-directory`` (its settings and saved workflows; default
     ``<tree>/user``): a test session gives its own, so no run sees another's editor settings.
+    The process gets `comfy_environment` of `env` (default ``os.environ``): no secret of the
+    worker reaches ComfyUI.
 
     Returns the process; the caller waits for readiness (`ComfyClient.wait_ready`) and stops it.
     """
@@ -110,4 +140,4 @@ def start_comfyui(
         Path(user_dir).mkdir(parents=True, exist_ok=True)  # ComfyUI refuses one that is not there
         cmd += ["--user-directory", str(user_dir)]
     log = open(log_path, "ab")  # noqa: SIM115 - owned by the child for its lifetime
-    return subprocess.Popen(cmd, cwd=comfyui_dir, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(cmd, cwd=comfyui_dir, stdout=log, stderr=subprocess.STDOUT, env=comfy_environment(env))

@@ -7,6 +7,8 @@ backoff that doubles while it keeps dying young (1 s up to 30 s; reset once it h
 and on SIGTERM/SIGINT stops it (SIGTERM; SIGKILL only if it is still there 10 s later) and exits.
 The child is started with a parent-death signal (Linux PR_SET_PDEATHSIG): if the supervisor is
 killed outright, ComfyUI is killed with it. The current child's pid is written to `--pidfile`.
+The child gets an allowlisted environment (`process.comfy_environment`, plus the names given with
+``--env-allow``): the worker's secrets (bucket keys, webhook secret, HF_TOKEN) never reach it.
 
 While ComfyUI is down, a running job fails fast with COMFY_UNAVAILABLE (the client notices
 the websocket drop) and the handler waits for ComfyUI to answer again before the next prompt.
@@ -23,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from .process import die_with_parent
+from .process import comfy_environment, die_with_parent
 
 log = logging.getLogger("ltx_worker.comfy.supervisor")
 
@@ -43,6 +45,7 @@ class Supervisor:
         backoff_s, max_backoff_s: first and largest pause before a restart (seconds).
         stable_s: a child that lived this long resets the backoff (seconds).
         kill_after_s: a child still running this long after `stop` gets SIGKILL (seconds).
+        env: the child's environment; `process.comfy_environment()` (the allowlist) when None.
     """
 
     def __init__(
@@ -55,8 +58,10 @@ class Supervisor:
         max_backoff_s: float = 30.0,
         stable_s: float = 60.0,
         kill_after_s: float = 10.0,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.cmd, self.cwd, self.pidfile = cmd, cwd, pidfile
+        self.env = comfy_environment() if env is None else env
         self.backoff_s, self.max_backoff_s, self.stable_s = backoff_s, max_backoff_s, stable_s
         self.kill_after_s = kill_after_s
         self.restarts = 0
@@ -73,7 +78,7 @@ class Supervisor:
         pause = self.backoff_s
         while not self.stopping:
             started = time.monotonic()
-            self.child = subprocess.Popen(self.cmd, cwd=self.cwd, preexec_fn=die_with_parent())
+            self.child = subprocess.Popen(self.cmd, cwd=self.cwd, env=self.env, preexec_fn=die_with_parent())
             if self.stopping:  # stop() ran while the child was starting: it may have missed it
                 self._terminate(self.child)
             if self.pidfile:
@@ -135,13 +140,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ltx_worker.comfy.supervisor")
     parser.add_argument("--cwd", type=Path)
     parser.add_argument("--pidfile", type=Path)
+    parser.add_argument("--env-allow", action="append", default=[], metavar="NAMES",
+                        help="comma-separated environment variables the child gets beside the allowlist")
     parser.add_argument("cmd", nargs=argparse.REMAINDER, help="-- then the command to supervise")
     args = parser.parse_args(argv)
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:
         parser.error("no command given")
     logging.basicConfig(level=logging.INFO, format="[supervisor] %(message)s")
-    sup = Supervisor(cmd, args.cwd, args.pidfile)
+    allow = [name for value in args.env_allow for name in value.split(",")]
+    sup = Supervisor(cmd, args.cwd, args.pidfile, env=comfy_environment(allow=allow))
     signal.signal(signal.SIGTERM, sup.stop)
     signal.signal(signal.SIGINT, sup.stop)
     return sup.run()

@@ -137,8 +137,9 @@ class S3Storage:
 
         Raises:
             WorkerError: UPLOAD_FAILED (retryable) when the upload fails after botocore's
-                retries; the local file is kept. The message names the bucket and key, never
-                the credentials or a signed URL.
+                retries; the local file is left to the caller (the handler removes every
+                file of a failed job). The message names the bucket and key, never the
+                credentials or a signed URL.
         """
         from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import BotoCoreError, ClientError

@@ -51,6 +51,9 @@ def profile_names(workflows_dir: Path | None = None) -> tuple[str, ...]:
                 names.append(profile)
     return (*names, *EXTRA_PROFILES)
 _SOURCE = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)@(?P<rev>[\w.-]+):(?P<path>[\w./-]+)$")
+#: One part of a destination or repository path: a plain name, never ``.`` or ``..`` (issue 23:
+#: ``../x`` would place a file outside the models folder).
+_NAME = re.compile(r"(?!\.{1,2}$)[\w.+-]+")
 _HASH_CHUNK = 8 * 1024 * 1024
 
 #: Verification outcomes of `verify_file` (``FileCheck.status``).
@@ -128,7 +131,8 @@ def parse_models_txt(text: str, source: str = "models.txt") -> list[ModelFile]:
 
     Raises:
         ModelsFileError: ``<source>:<line>: <problem>`` for the first malformed line (wrong column
-            count, destination not ``<folder>/<file>``, source not ``<repo>@<revision>:<path>``,
+            count, destination not ``<folder>/<file>`` of plain names (``.``/``..`` refused), source
+            not ``<repo>@<revision>:<path>`` (no ``.``/``..`` part in the path),
             size not a byte count, sha256 not 64 lowercase hex digits, unknown profile, or a
             destination listed twice).
     """
@@ -143,11 +147,13 @@ def parse_models_txt(text: str, source: str = "models.txt") -> list[ModelFile]:
         if len(cols) != 5:
             raise ModelsFileError(f"{where}: expected 5 columns, found {len(cols)}")
         dest, src, size, sha, profiles = cols
-        if dest.count("/") != 1 or dest.startswith("/") or dest.endswith("/"):
-            raise ModelsFileError(f"{where}: destination {dest!r} must be <folder>/<file>")
+        if dest.count("/") != 1 or not all(_NAME.fullmatch(part) for part in dest.split("/")):
+            raise ModelsFileError(f"{where}: destination {dest!r} must be <folder>/<file>, each a "
+                                  "plain name (letters, digits, . _ -; not . or ..)")
         m = _SOURCE.match(src)
-        if not m:
-            raise ModelsFileError(f"{where}: source {src!r} must be <repo>@<revision>:<path>")
+        if not m or not all(_NAME.fullmatch(part) for part in m["path"].split("/")):
+            raise ModelsFileError(f"{where}: source {src!r} must be <repo>@<revision>:<path>, the "
+                                  "path's parts plain names (not . or ..)")
         if size != "-" and not size.isdigit():
             raise ModelsFileError(f"{where}: size {size!r} must be a byte count or -")
         if sha != "-" and not re.fullmatch(r"[0-9a-f]{64}", sha):

@@ -10,6 +10,8 @@ none) before an atomic rename, so no partial file is ever under a name ComfyUI r
 per-file lock so that workers starting together on one volume fetch each file once: the others
 wait, then find it in place. Files already there are checked by size only (every file placed
 this way was hashed before its rename); files baked into ComfyUI's own models/ are skipped.
+Only entries that models.txt pins (a size and a sha256) are fetched; the others are named and
+refused unless ``MODELS_FETCH_UNPINNED=true`` (`_pinned_only`).
 
 Progress goes to the log every `LOG_EVERY_S` seconds (bytes, rate, time left, files another
 worker is fetching), with a warning when the fetch will not end inside RunPod's start-up limit
@@ -101,6 +103,9 @@ def prefetch_models(settings: Settings, *, models_txt: Path | None = None, jobs:
                        f"{os.getuid()} (make it writable from a pod, e.g. chown -R {os.getuid()} "
                        "/workspace/models, or run a root image: docs/deploy.md)", entries)
     missing = [e for e in entries if check_file(e, target / e.relpath, hash_it=False).failed]
+    entries, missing = _pinned_only(settings, entries, missing)
+    if not entries:
+        return []
     total = sum(e.size or 0 for e in missing)
     unknown = sum(1 for e in missing if e.size is None)
     from huggingface_hub import get_token
@@ -140,6 +145,37 @@ def prefetch_models(settings: Settings, *, models_txt: Path | None = None, jobs:
         return _failed(settings, "; ".join(f"{r.entry.relpath}: {r.message}" for r in errors),
                        [r.entry for r in errors], results)
     return results
+
+
+def _pinned_only(settings: Settings, entries: list[ModelFile],
+                 missing: list[ModelFile]) -> tuple[list[ModelFile], list[ModelFile]]:
+    """`entries` and `missing` without the missing entries models.txt does not pin (no size or
+    no sha256), unless MODELS_FETCH_UNPINNED is set (issue 23, finding 12: a ``-`` entry would
+    take whatever the Hub's branch serves). Every unpinned entry is named in the log; one on the
+    volume already is kept, with a warning that only its presence was checked.
+
+    Raises:
+        WorkerError: MODEL_MISSING naming the unpinned files to fetch, with MODELS_REQUIRED=all
+            (before any transfer).
+    """
+    unpinned = [e for e in entries if e.size is None or e.sha256 is None]
+    if not unpinned:
+        return entries, missing
+    present = [e for e in unpinned if e not in missing]
+    if present:
+        log.warning("models: %s: on the volume, but models.txt gives no size and sha256, so nothing "
+                    "about the file was checked", ", ".join(e.relpath for e in present))
+    to_fetch = [e for e in unpinned if e in missing]
+    if not to_fetch:
+        return entries, missing
+    names = ", ".join(e.relpath for e in to_fetch)
+    if settings.models_fetch_unpinned:
+        log.warning("models: %s: not pinned in models.txt (no size and sha256); fetched anyway "
+                    "(MODELS_FETCH_UNPINNED=true), checked against the Hub's own hash only", names)
+        return entries, missing
+    _failed(settings, f"not pinned in models.txt (no size and sha256): {names}; pin them (the Hub's "
+            "file page gives both), or set MODELS_FETCH_UNPINNED=true to trust the Hub's hash", to_fetch)
+    return [e for e in entries if e not in to_fetch], [e for e in missing if e not in to_fetch]
 
 
 def _failed(settings: Settings, detail: str, entries: list[ModelFile], results: list | None = None) -> list:
