@@ -11,6 +11,7 @@ import base64
 import binascii
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -117,6 +118,9 @@ class Settings(BaseSettings):
     webhook_max_total_s: float = Field(
         30.0, gt=0, description="bound on one delivery, retries included (seconds)"
     )
+    webhook_allowed_hosts: str | None = Field(
+        None, description="hosts a job's webhook_url may name, comma-separated (exact, any case; *.example.com: "
+        "any name below example.com); unset = WEBHOOK_URL's host, else any public host (issue 23, finding 6)")
 
     # -- progress and output --------------------------------------------------------------------
     progress_interval_s: float = Field(
@@ -163,6 +167,23 @@ class Settings(BaseSettings):
             raise ValueError("must be whsec_ followed by base64 of at least 16 bytes") from None
         return value
 
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _host_list(cls, value: str | None) -> str | None:
+        """Lower-cased names (or ``*.suffix`` patterns), each once; no scheme, port, path or ``*``."""
+        if value is None:
+            return None
+        names = []
+        for raw in value.split(","):
+            name = raw.strip().lower().rstrip(".")
+            if not name:
+                continue
+            if not _HOST_NAME.fullmatch(name.strip("[]")):
+                raise ValueError(f"{raw.strip()!r} is not a host name or *.suffix pattern (no scheme, port or "
+                                 "path; for any public host leave WEBHOOK_ALLOWED_HOSTS and WEBHOOK_URL unset)")
+            names.append(name.strip("[]"))
+        return ",".join(dict.fromkeys(names)) or None
+
     @field_validator("bucket_endpoint_url", "bucket_public_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -197,7 +218,20 @@ class Settings(BaseSettings):
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
             raise ValueError("WEBHOOK_URL is set but WEBHOOK_SECRET is not: webhooks are always signed")
+        host = urlsplit(self.webhook_url).hostname if self.webhook_url else None
+        if host and not host_matches(host, self.webhook_allowed_host_list):
+            raise ValueError(f"WEBHOOK_URL's host {host} is not in WEBHOOK_ALLOWED_HOSTS: add it there")
         return self
+
+    @property
+    def webhook_allowed_host_list(self) -> list[str]:
+        """The hosts (or ``*.suffix`` patterns) a job's webhook_url may name: WEBHOOK_ALLOWED_HOSTS,
+        else WEBHOOK_URL's host; empty (any public host, logged as a warning at start) when
+        neither is set. Matched by `host_matches`."""
+        if self.webhook_allowed_hosts:
+            return self.webhook_allowed_hosts.split(",")
+        host = urlsplit(self.webhook_url).hostname if self.webhook_url else None
+        return [host.lower()] if host else []
 
     @property
     def models_fetch_profile_list(self) -> list[str]:
@@ -223,6 +257,24 @@ class Settings(BaseSettings):
     def comfy_url(self) -> str:
         """Base HTTP URL of the ComfyUI server, e.g. ``http://127.0.0.1:8188``."""
         return f"http://{self.comfy_host}:{self.comfy_port}"
+
+
+#: An entry of WEBHOOK_ALLOWED_HOSTS (lower-cased): a host name or IPv4 address, optionally
+#: ``*.``-prefixed, or an IPv6 address (brackets stripped).
+_HOST_NAME = re.compile(r"(?:\*\.)?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*|[0-9a-f]*:[0-9a-f:.]*:[0-9a-f.]*")
+
+
+def host_matches(host: str, patterns: Iterable[str]) -> bool:
+    """Whether `host` is allowed by `patterns` (WEBHOOK_ALLOWED_HOSTS's entries).
+
+    An entry matches its exact name, case-insensitively, a trailing dot and IPv6 brackets
+    ignored; ``*.example.com`` matches any name below example.com (``a.example.com``,
+    ``a.b.example.com``) but not example.com itself, nor ``evil-example.com``.
+    """
+    host = host.strip("[]").rstrip(".").lower()
+    patterns = [p.strip("[]").rstrip(".").lower() for p in patterns]
+    return any(host == p or (p.startswith("*.") and host.endswith(p[1:]) and len(host) > len(p) - 1)
+               for p in patterns)
 
 
 #: AWS S3 regional endpoint hosts (``s3.eu-west-1.amazonaws.com``, ``s3-eu-west-1...``,

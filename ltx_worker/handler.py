@@ -24,7 +24,7 @@ from .config import Settings
 from .contract.job import JobInput, parse_job_input, pick_seed
 from .delivery.result import build_result, deliver_files, job_cost, job_settings, webhook_event
 from .delivery.storage import Storage, make_storage
-from .delivery.webhooks import WebhookSender, check_webhook_url
+from .delivery.webhooks import PendingDelivery, check_webhook_url, make_sender
 from .errors import ErrorCode, WorkerError
 from .families import FamilyRegistry
 from .job_inputs import fetch_inputs
@@ -80,17 +80,9 @@ class JobHandler:
         if progress_sink is None and settings.runpod_webhook_post_output:
             progress_sink = runpod.serverless.progress_update
         self.progress_sink = progress_sink
-        secret = settings.webhook_secret
-        self.webhooks = (
-            WebhookSender(
-                secret.get_secret_value(),
-                attempt_timeout_s=settings.webhook_attempt_timeout_s,
-                max_attempts=settings.webhook_max_attempts,
-                max_total_s=settings.webhook_max_total_s,
-            )
-            if secret
-            else None
-        )
+        self.webhooks = make_sender(settings)  # None without WEBHOOK_SECRET
+        #: A cancelled job's error when not RunPod's plain cancel (`worker.Shutdown.wrap` sets it).
+        self.stop_reason: Callable[[], WorkerError | None] = lambda: None
         self.families = FamilyRegistry.load(settings.workflows_dir)
         self.all_templates = TemplateRegistry.load(settings.workflows_dir)
         self.templates: TemplateRegistry | None = None
@@ -224,7 +216,9 @@ class JobHandler:
         """Run one RunPod job; returns the result dict, or ``WorkerError.to_output()``.
 
         When the job (or WEBHOOK_URL) names a webhook, the result or error is also delivered
-        there, signed, within WEBHOOK_MAX_TOTAL_S; the delivery report is in ``webhook``.
+        there, signed; the result waits for it at most WEBHOOK_MAX_TOTAL_S (+ 0.5 s), whatever
+        the backend does, and carries the delivery report in ``webhook``. A cancelled job sends
+        video.failed with CANCELLED (within the same bound) before the CancelledError goes on.
         Whatever happens (success, failure, cancellation), the job's files are removed from
         ComfyUI's input and output folders and its prompt from ComfyUI's history afterwards.
         A failure that leaves the worker suspect (ComfyUI gone, an unexpected error) also
@@ -244,9 +238,13 @@ class JobHandler:
         except asyncio.CancelledError:
             log.warning("job %s cancelled; stopping its prompt in ComfyUI", job.get("id"))
             run.cancel.set()
+            cancelled = self.stop_reason() or WorkerError(ErrorCode.CANCELLED, "the job was cancelled")
+            pending = self._start_webhook(webhook_url, job, cancelled.to_output(), tag)  # meanwhile:
             if run.prompt_id:
                 await asyncio.to_thread(self.client.cancel, run.prompt_id)
             await asyncio.to_thread(self._cleanup, tag, run.prompt_id)
+            if pending is not None:
+                await pending.report()  # awaiting works again once the CancelledError is caught
             raise
         except Exception as exc:  # the SDK must get a clean error, never a trace
             if isinstance(exc, WorkerError):
@@ -259,14 +257,18 @@ class JobHandler:
             if err.code in _SUSPECT or err.refresh_worker:
                 result["refresh_worker"] = True
         await asyncio.to_thread(self._cleanup, tag, run.prompt_id, _delivered_paths(result))
-        if webhook_url and self.webhooks is not None:
-            event, data = webhook_event(job, result)
-            # one id per event, the same across its retries; a new one when RunPod reruns the job
-            report = await asyncio.to_thread(
-                self.webhooks.deliver, webhook_url, event, data, f"msg_{tag}_{uuid.uuid4().hex[:12]}",
-            )
-            result["webhook"] = report.to_dict()
+        pending = self._start_webhook(webhook_url, job, result, tag)
+        if pending is not None:
+            result["webhook"] = (await pending.report()).to_dict()
         return result
+
+    def _start_webhook(self, url: str | None, job: dict, result: dict, tag: str) -> PendingDelivery | None:
+        """Begin delivering `result`'s event to `url` (None: no webhook); one id per event, the
+        same across its retries, a new one when RunPod reruns the job."""
+        if not url or self.webhooks is None:
+            return None
+        event, data = webhook_event(job, result)
+        return self.webhooks.start(url, event, data, f"msg_{tag}_{uuid.uuid4().hex[:12]}")
 
     def _cleanup(self, tag: str, prompt_id: str | None, keep: frozenset[Path] = frozenset()) -> None:
         """Remove the job's files from ComfyUI's input/output folders, the worker's OUTPUT_DIR
@@ -307,7 +309,8 @@ class JobHandler:
         Read from the raw input so that a job failing validation still gets its failure event.
 
         Raises:
-            WorkerError: INVALID_INPUT when the URL is refused or no WEBHOOK_SECRET is set.
+            WorkerError: INVALID_INPUT naming webhook_url when the URL is refused (its host not
+                in WEBHOOK_ALLOWED_HOSTS, not public) or no WEBHOOK_SECRET is set.
         """
         url = raw.get("webhook_url") if isinstance(raw, dict) else None
         if not isinstance(url, str) or not url.strip():
@@ -318,7 +321,7 @@ class JobHandler:
                 ErrorCode.INVALID_INPUT,
                 "webhook_url: this worker cannot sign webhooks (no WEBHOOK_SECRET configured)",
             )
-        check_webhook_url(url)
+        check_webhook_url(url, allowed_hosts=self.settings.webhook_allowed_host_list)
         return url
 
     async def _run(self, job: dict, tag: str, tracker: ProgressTracker, run: PromptRun) -> dict:
@@ -334,10 +337,11 @@ class JobHandler:
         input_facts: dict = {}
         if spec.image_urls or spec.variant:
             tracker.stage_started("inputs", spec.variant or "start image")
-            checked = await asyncio.to_thread(fetch_inputs, spec, self.settings)
+            # bounded by the deadline; stops (and uploads nothing more) once run.cancel is set
+            checked = await asyncio.to_thread(fetch_inputs, spec, self.settings, deadline=deadline, cancel=run.cancel)
             spec.replan(checked.plan)  # the length may follow the audio or control video
             tracker.stage_started("inputs", f"uploading {checked.describe()}")
-            files = await asyncio.to_thread(checked.upload, self.client, tag, deadline)
+            files = await asyncio.to_thread(checked.upload, self.client, tag, deadline, run.cancel)
             input_facts = checked.facts
         t_inputs = time.monotonic()
 

@@ -7,10 +7,21 @@ It also fixes the job's length when ``duration`` was left out and the video foll
 control video (`families.RenderPlan.follows_input`). `CheckedInputs.upload` then puts the files
 in ComfyUI's input folder under names the worker makes (``ltxw-<tag>-<role>.<ext>``, removed by
 the handler's cleanup) and returns the `compiler.JobFiles` the template is filled with.
+
+The stage is bounded: every download by IMAGE_FETCH_TIMEOUT_S of wall-clock time, the whole
+stage (downloads, decoding, re-encoding) by the job's deadline, and it stops when the job is
+cancelled; `CheckedInputs.upload` puts nothing in ComfyUI's input folder once the job is cancelled
+(`input_budget`). Whatever unexpected error a file raises while it is fetched or checked (a
+decoder's own exception) is INVALID_INPUT naming the field, logged with its trace: a hostile file
+must not look like a broken worker (INTERNAL, retried, worker replaced).
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,9 +29,13 @@ from .comfy.client import ComfyClient
 from .compiler import JobFiles
 from .config import Settings
 from .contract.job import JobInput
+from .errors import ErrorCode, WorkerError
 from .families import RenderPlan
+from .input_budget import InputBudget
 from .inputs import fetch_source, input_error, prepare_image
 from .media import prepare_audio, prepare_control_video
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -45,13 +60,19 @@ class CheckedInputs:
     control_video: bytes | None = None
     facts: dict[str, Any] = field(default_factory=dict)
 
-    def upload(self, client: ComfyClient, tag: str, deadline: float | None) -> JobFiles:
+    def upload(self, client: ComfyClient, tag: str, deadline: float | None,
+               cancel: threading.Event | None = None) -> JobFiles:
         """Upload the files to ComfyUI's input folder; returns their names as `JobFiles`.
 
+        `cancel` (the job's cancel event) is checked before each file: once the job is cancelled
+        (and the handler has cleaned the input folder) no file is written there any more.
+
         Raises:
-            WorkerError: COMFY_UNAVAILABLE or TIMEOUT from the upload.
+            WorkerError: COMFY_UNAVAILABLE or TIMEOUT from the upload; CANCELLED when `cancel` is set.
         """
         def put(data: bytes, role: str, content_type: str) -> str:
+            if cancel is not None and cancel.is_set():
+                raise WorkerError(ErrorCode.CANCELLED, f"the job was cancelled before its {role} was uploaded")
             return client.upload_input(data, f"ltxw-{tag}-{role}", content_type, deadline=deadline)
 
         image = put(self.start_image, "start.png", "image/png") if self.start_image else None
@@ -77,45 +98,68 @@ class CheckedInputs:
         return ", ".join(parts) or "none"
 
 
-def _image(source: str, field_name: str, settings: Settings) -> tuple[bytes, dict[str, Any]]:
-    raw = fetch_source(source, field=field_name, max_bytes=settings.max_image_bytes,
-                       timeout_s=settings.image_fetch_timeout_s)
-    png, (width, height) = prepare_image(raw, max_bytes=settings.max_image_bytes,
-                                         max_pixels=settings.max_image_pixels, field=field_name)
+@contextmanager
+def _last_resort(field_name: str, what: str) -> Iterator[None]:
+    """Turn any unexpected exception raised while `field_name` is fetched or checked into
+    INVALID_INPUT "not a decodable <what>" naming the field (the trace goes to the log)."""
+    try:
+        yield
+    except (WorkerError, MemoryError):
+        raise
+    except Exception as err:
+        log.exception("%s: unexpected %s while checking the %s", field_name, type(err).__name__, what)
+        raise input_error(field_name, f"not a decodable {what} ({type(err).__name__})") from None
+
+
+def _image(source: str, field_name: str, settings: Settings, budget: InputBudget) -> tuple[bytes, dict[str, Any]]:
+    with _last_resort(field_name, "image"):
+        raw = fetch_source(source, field=field_name, max_bytes=settings.max_image_bytes,
+                           timeout_s=settings.image_fetch_timeout_s, budget=budget)
+        budget.check(field_name)
+        png, (width, height) = prepare_image(raw, max_bytes=settings.max_image_bytes,
+                                             max_pixels=settings.max_image_pixels, field=field_name)
     return png, {"width": width, "height": height}
 
 
-def fetch_inputs(job: JobInput, settings: Settings) -> CheckedInputs:
+def fetch_inputs(job: JobInput, settings: Settings, *, deadline: float | None = None,
+                 cancel: threading.Event | None = None) -> CheckedInputs:
     """Fetch and check every input file of `job` (see the module docstring); nothing is uploaded.
+
+    Args:
+        deadline: when the job must end (``time.monotonic()`` seconds), or None.
+        cancel: the job's cancel event (`comfy.types.PromptRun.cancel`), or None.
 
     Raises:
         WorkerError: INVALID_INPUT naming the field (refused URL, oversized, not what the field
-            says, over a cap, audio or control video shorter than ``duration``);
-            INPUT_FETCH_FAILED when a download fails.
+            says, over a cap, audio or control video shorter than ``duration``, or any error
+            while decoding it); INPUT_FETCH_FAILED when a download fails or takes longer than
+            IMAGE_FETCH_TIMEOUT_S; TIMEOUT past `deadline`; CANCELLED once `cancel` is set.
     """
+    budget = InputBudget(deadline, cancel)
     plan = job.plan
     checked = CheckedInputs(plan)
     if plan.variant == "keyframes":
         facts = []
         for guide in plan.guides:
-            png, size = _image(guide.source, guide.field, settings)
+            png, size = _image(guide.source, guide.field, settings, budget)
             checked.guides.append((png, guide.frame, guide.strength))
             facts.append({"field": guide.field, "frame": guide.frame, "strength": guide.strength, **size})
         checked.facts["guides"] = facts
     elif job.image_urls:
-        checked.start_image, checked.facts["image"] = _image(job.image_urls[0], "image_urls[0]", settings)
+        checked.start_image, checked.facts["image"] = _image(job.image_urls[0], "image_urls[0]", settings, budget)
     if job.audio_url:
-        _audio(job, settings, checked)
+        _audio(job, settings, checked, budget)
     if job.control_video_url:
-        _control_video(job, settings, checked)
+        _control_video(job, settings, checked, budget)
     return checked
 
 
-def _audio(job: JobInput, settings: Settings, checked: CheckedInputs) -> None:
-    raw = fetch_source(job.audio_url, field="audio_url", max_bytes=settings.max_audio_bytes,
-                       timeout_s=settings.image_fetch_timeout_s)
-    wav, facts = prepare_audio(raw, field="audio_url", start_s=job.audio_start_s,
-                               max_s=settings.max_audio_s, min_s=settings.min_audio_s)
+def _audio(job: JobInput, settings: Settings, checked: CheckedInputs, budget: InputBudget) -> None:
+    with _last_resort("audio_url", "audio file"):
+        raw = fetch_source(job.audio_url, field="audio_url", max_bytes=settings.max_audio_bytes,
+                           timeout_s=settings.image_fetch_timeout_s, budget=budget)
+        wav, facts = prepare_audio(raw, field="audio_url", start_s=job.audio_start_s,
+                                   max_s=settings.max_audio_s, min_s=settings.min_audio_s, budget=budget)
     plan = checked.plan
     if plan.follows_input:
         checked.plan = plan.with_input_seconds(facts.used_s)
@@ -131,16 +175,18 @@ def _audio(job: JobInput, settings: Settings, checked: CheckedInputs) -> None:
     checked.facts["audio"] = facts.to_dict()
 
 
-def _control_video(job: JobInput, settings: Settings, checked: CheckedInputs) -> None:
+def _control_video(job: JobInput, settings: Settings, checked: CheckedInputs, budget: InputBudget) -> None:
     plan = checked.plan
     family = plan.family
     most = family.frames_for(family.duration_s["max"], plan.fps) if plan.follows_input else plan.frames
-    raw = fetch_source(job.control_video_url, field="control_video_url", max_bytes=settings.max_video_bytes,
-                       timeout_s=settings.image_fetch_timeout_s)
-    mp4, facts = prepare_control_video(
-        raw, field="control_video_url", fps=plan.fps, frames=most, cover=(plan.width, plan.height),
-        max_s=settings.max_video_s, max_frames=settings.max_video_frames, max_pixels=settings.max_video_pixels,
-    )
+    with _last_resort("control_video_url", "video file"):
+        raw = fetch_source(job.control_video_url, field="control_video_url", max_bytes=settings.max_video_bytes,
+                           timeout_s=settings.image_fetch_timeout_s, budget=budget)
+        mp4, facts = prepare_control_video(
+            raw, field="control_video_url", fps=plan.fps, frames=most, cover=(plan.width, plan.height),
+            max_s=settings.max_video_s, max_frames=settings.max_video_frames,
+            max_pixels=settings.max_video_pixels, budget=budget,
+        )
     have = facts.frames_written
     if plan.follows_input:
         least = family.frames_for(family.duration_s["min"], plan.fps)

@@ -12,7 +12,12 @@ may lie). What ComfyUI gets is always a file the worker wrote:
   (sample and hold), no larger than needed to cover the job's width x height, at most the
   frames the job needs (or, when ``duration`` was left out, as many as the source lasts).
 
-Errors are `WorkerError(INVALID_INPUT)` whose message starts with the field name.
+Files are opened by `media_open.open_media` (only the accepted containers are parsed, no
+protocol is opened) and decoded through `media_open.decoded_frames`, which checks the job's
+deadline and cancel before every frame and every decoded picture's size.
+
+Errors are `WorkerError(INVALID_INPUT)` whose message starts with the field name, except TIMEOUT
+and CANCELLED from the job's `InputBudget`.
 """
 
 from __future__ import annotations
@@ -25,11 +30,13 @@ from fractions import Fraction
 
 import av
 
+from .input_budget import NO_BUDGET, InputBudget
 from .inputs import input_error
+from .media_open import AUDIO_DEMUXERS, VIDEO_DEMUXERS, decoded_frames, open_media
 
 #: Container formats (FFmpeg demuxer names, any of the comma-separated aliases) accepted.
-AUDIO_FORMATS = frozenset({"wav", "mp3", "flac", "ogg", "mp4", "m4a", "mov", "matroska", "webm", "aac", "aiff"})
-VIDEO_FORMATS = frozenset({"mp4", "mov", "m4a", "matroska", "webm", "avi", "gif"})
+AUDIO_FORMATS = frozenset(name for demuxer in AUDIO_DEMUXERS for name in demuxer.split(","))
+VIDEO_FORMATS = frozenset(name for demuxer in VIDEO_DEMUXERS for name in demuxer.split(","))
 #: Sample rates a sound track may have (Hz): telephone to studio.
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8_000, 192_000
 MAX_CHANNELS = 8
@@ -37,8 +44,9 @@ MAX_CHANNELS = 8
 
 @dataclass(frozen=True)
 class AudioFacts:
-    """What the audio file was: container format, codec, sample rate (Hz), channels, its
-    length (s), where the video starts in it (s) and how much of it the video uses (s)."""
+    """What the audio file was: container format, codec, sample rate (Hz) and channels (of its
+    first frame, which the WAV keeps), its length (s), where the video starts in it (s) and how
+    much of it the video uses (s)."""
 
     format: str
     codec: str
@@ -80,17 +88,6 @@ def _rounded(facts) -> dict:
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(facts).items()}
 
 
-def _format_tokens(container) -> set[str]:
-    return set((container.format.name or "").split(","))
-
-
-def _open(data: bytes, field: str, what: str):
-    try:
-        return av.open(io.BytesIO(data), mode="r", metadata_errors="ignore")
-    except (av.FFmpegError, ValueError, OSError, UnicodeDecodeError):
-        raise input_error(field, f"not a decodable {what} file") from None
-
-
 def _declared_seconds(stream, container) -> float | None:
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
@@ -99,8 +96,67 @@ def _declared_seconds(stream, container) -> float | None:
     return None
 
 
-def prepare_audio(data: bytes, *, field: str, start_s: float, max_s: float, min_s: float) -> tuple[bytes, AudioFacts]:
-    """Check a sound track and re-encode it as a 16-bit PCM WAV (mono, or stereo for 2+ channels).
+class _Pcm:
+    """Decoded audio frames as 16-bit PCM at the first frame's rate (Hz) and layout (mono, or
+    stereo for 2+ channels): `rate`, `channels` (of the first frame), `samples` (per channel).
+
+    ADTS-AAC and MPEG audio may change sample rate or channel layout from one frame to the next
+    (two streams concatenated); a resampler serves one input setup, so on a change the old one is
+    flushed and a new one made for the frame, the output unchanged. Every frame's rate and channel
+    count are held to the caps the stream's header was held to.
+    """
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+        self.rate = self.channels = self.samples = 0
+        self.layout = "mono"
+        self.data = bytearray()
+        self._setup: tuple | None = None
+        self._resampler: av.AudioResampler | None = None
+
+    @property
+    def out_channels(self) -> int:
+        """Channels of the PCM written: 1 or 2."""
+        return 2 if self.layout == "stereo" else 1
+
+    def add(self, frame: av.AudioFrame) -> None:
+        """Append one decoded frame (any rate, layout or sample format within the caps).
+
+        Raises:
+            WorkerError: INVALID_INPUT naming the field for a frame outside 8..192 kHz or 1..8 channels.
+        """
+        setup = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if setup != self._setup:
+            if not MIN_SAMPLE_RATE <= frame.sample_rate <= MAX_SAMPLE_RATE:
+                raise input_error(self.field, f"has frames at {frame.sample_rate} Hz, outside "
+                                              f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
+            if not 1 <= frame.layout.nb_channels <= MAX_CHANNELS:
+                raise input_error(self.field, f"has frames of {frame.layout.nb_channels} channels; "
+                                              f"1..{MAX_CHANNELS} are accepted")
+            if self._setup is None:  # the first frame sets the output
+                self.rate, self.channels = frame.sample_rate, frame.layout.nb_channels
+                self.layout = "stereo" if self.channels >= 2 else "mono"
+            self.flush()
+            self._setup = setup
+            self._resampler = av.AudioResampler(format="s16", layout=self.layout, rate=self.rate)
+        self._take(self._resampler.resample(frame))
+
+    def flush(self) -> None:
+        """Drain the resampler's buffered samples (at the end, and before a setup change)."""
+        if self._resampler is not None:
+            self._take(self._resampler.resample(None))
+            self._resampler = None
+
+    def _take(self, frames: list) -> None:
+        for out in frames:
+            self.data += bytes(out.planes[0])[: out.samples * self.out_channels * 2]
+            self.samples += out.samples
+
+
+def prepare_audio(data: bytes, *, field: str, start_s: float, max_s: float, min_s: float,
+                  budget: InputBudget = NO_BUDGET) -> tuple[bytes, AudioFacts]:
+    """Check a sound track and re-encode it as a 16-bit PCM WAV (mono, or stereo for 2+ channels)
+    at its first frame's rate; a rate or layout change mid-stream is resampled to the first frame's.
 
     Args:
         data: the fetched file.
@@ -108,21 +164,19 @@ def prepare_audio(data: bytes, *, field: str, start_s: float, max_s: float, min_
         start_s: where the video starts in the track (``audio_start_s``).
         max_s: longest track accepted (declared, then decoded).
         min_s: shortest part after `start_s` the video may follow.
+        budget: the job's deadline and cancel, checked before every decoded frame.
 
     Returns:
         (WAV bytes, `AudioFacts`); ``used_s`` is the length after `start_s`.
 
     Raises:
         WorkerError: INVALID_INPUT naming `field`: not audio (an image, a video with pictures),
-            an unknown container, a sample rate outside 8..192 kHz, more than 8 channels, longer
-            than `max_s`, shorter than `min_s` after `start_s`, or undecodable (truncated).
+            an unknown container, a sample rate outside 8..192 kHz, more than 8 channels (in the
+            header or any frame), longer than `max_s`, shorter than `min_s` after `start_s`, or
+            undecodable (truncated); TIMEOUT or CANCELLED from `budget`.
     """
-    container = _open(data, field, "audio")
+    container = open_media(data, field, "audio")
     with container:
-        tokens = _format_tokens(container)
-        if not tokens & AUDIO_FORMATS:
-            raise input_error(field, f"format {container.format.name} is not an audio format "
-                                     f"(WAV, MP3, FLAC, Ogg, M4A/MP4, WebM, AIFF)")
         pictures = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
         if pictures:
             raise input_error(field, "is a video or an image, not a sound track")
@@ -138,28 +192,18 @@ def prepare_audio(data: bytes, *, field: str, start_s: float, max_s: float, min_
         declared = _declared_seconds(stream, container)
         if declared is not None and declared > max_s:
             raise input_error(field, f"lasts {declared:.1f} s, more than the {max_s:g} s limit")
-        layout = "stereo" if channels >= 2 else "mono"
-        out_channels = 2 if channels >= 2 else 1
-        resampler = av.AudioResampler(format="s16", layout=layout, rate=rate)
-        pcm = bytearray()
-        limit = int(max_s * rate)
-        samples = 0
-        try:
-            for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    pcm += bytes(out.planes[0])[: out.samples * out_channels * 2]
-                    samples += out.samples
-                if samples > limit:
-                    raise input_error(field, f"lasts more than the {max_s:g} s limit")
-            for out in resampler.resample(None):
-                pcm += bytes(out.planes[0])[: out.samples * out_channels * 2]
-                samples += out.samples
-        except av.FFmpegError:
-            raise input_error(field, "not a decodable audio file (truncated or corrupt)") from None
+        pcm = _Pcm(field)
+        for frame in decoded_frames(container, stream, field=field, kind="audio", budget=budget):
+            pcm.add(frame)
+            if pcm.samples > max_s * pcm.rate:
+                raise input_error(field, f"lasts more than the {max_s:g} s limit")
+        pcm.flush()
+        if not pcm.rate:  # no frame decoded: no samples, at the header's rate
+            pcm.rate, pcm.channels = rate, channels
         codec = stream.codec_context.name
         fmt = container.format.name
-    duration = samples / rate
-    if samples > limit:
+    duration = pcm.samples / pcm.rate
+    if pcm.samples > max_s * pcm.rate:
         raise input_error(field, f"lasts {duration:.1f} s, more than the {max_s:g} s limit")
     used = duration - start_s
     if used < min_s:
@@ -167,11 +211,11 @@ def prepare_audio(data: bytes, *, field: str, start_s: float, max_s: float, min_
                                  f"{max(used, 0.0):.2f} s, less than the {min_s:g} s a video can follow")
     buf = io.BytesIO()
     with wave.open(buf, "wb") as out_wav:
-        out_wav.setnchannels(out_channels)
+        out_wav.setnchannels(pcm.out_channels)
         out_wav.setsampwidth(2)
-        out_wav.setframerate(rate)
-        out_wav.writeframes(bytes(pcm))
-    return buf.getvalue(), AudioFacts(fmt, codec, rate, channels, duration, start_s, used)
+        out_wav.setframerate(pcm.rate)
+        out_wav.writeframes(bytes(pcm.data))
+    return buf.getvalue(), AudioFacts(fmt, codec, pcm.rate, pcm.channels, duration, start_s, used)
 
 
 def _even(n: float) -> int:
@@ -180,7 +224,7 @@ def _even(n: float) -> int:
 
 def prepare_control_video(
     data: bytes, *, field: str, fps: int, frames: int, cover: tuple[int, int],
-    max_s: float, max_frames: int, max_pixels: int,
+    max_s: float, max_frames: int, max_pixels: int, budget: InputBudget = NO_BUDGET,
 ) -> tuple[bytes, ControlVideoFacts]:
     """Check a control video and re-encode its first `frames` frames at `fps` as H.264 MP4.
 
@@ -196,7 +240,8 @@ def prepare_control_video(
             its cap when the length follows the video).
         cover: (width, height) of the job's video.
         max_s, max_frames, max_pixels: caps on the source's declared length, declared and
-            decoded frame count and declared frame size.
+            decoded frame count, and declared and every decoded frame's size (width x height).
+        budget: the job's deadline and cancel, checked before every decoded and written frame.
 
     Returns:
         (MP4 bytes, `ControlVideoFacts`); ``frames_written`` may be below `frames` when the
@@ -204,14 +249,11 @@ def prepare_control_video(
 
     Raises:
         WorkerError: INVALID_INPUT naming `field`: not a video (audio, an image), a size over
-            `max_pixels`, more than `max_frames` frames or `max_s` seconds, undecodable.
+            `max_pixels` (declared, or of any decoded frame), more than `max_frames` frames or
+            `max_s` seconds, undecodable; TIMEOUT or CANCELLED from `budget`.
     """
-    container = _open(data, field, "video")
+    container = open_media(data, field, "video")
     with container:
-        tokens = _format_tokens(container)
-        if not tokens & VIDEO_FORMATS:
-            raise input_error(field, f"format {container.format.name} is not a video format "
-                                     f"(MP4/MOV, WebM/MKV, AVI, GIF)")
         if not container.streams.video:
             raise input_error(field, "has no video stream (a sound track is not a control video)")
         stream = container.streams.video[0]
@@ -241,6 +283,7 @@ def prepare_control_video(
             def emit(until: float) -> None:
                 nonlocal written
                 while written < frames and held is not None and written / fps < until - 1e-6:
+                    budget.check(field, "re-encoding it")
                     picture = held.reformat(width=out_w, height=out_h, format="yuv420p")
                     picture.pts, picture.time_base = written, Fraction(1, fps)
                     for packet in out_stream.encode(picture):
@@ -248,18 +291,17 @@ def prepare_control_video(
                     written += 1
 
             try:
-                for frame in container.decode(stream):
+                for frame in decoded_frames(container, stream, field=field, kind="video", budget=budget,
+                                            max_frames=max_frames, max_pixels=max_pixels):
                     decoded += 1
-                    if decoded > max_frames:
-                        raise input_error(field, f"has more than the {max_frames} frame limit")
                     t = frame.time if frame.time is not None else decoded / source_fps
                     first = t if first is None else first
                     emit(t - first)
                     held = frame
                     if written >= frames:
                         break
-            except av.FFmpegError:
-                raise input_error(field, "not a decodable video (truncated or corrupt)") from None
+            except av.FFmpegError:  # decoding errors are turned into INVALID_INPUT already; this is the encoder
+                raise input_error(field, "not a decodable video (could not be re-encoded)") from None
             if decoded == 0:
                 raise input_error(field, "has no decodable frames")
             last_time = (held.time if held is not None and held.time is not None else decoded / source_fps)

@@ -68,7 +68,13 @@ class Shutdown:
 
     def wrap(self, handler: Callable[[dict], Awaitable[dict]]) -> Callable[[dict], Awaitable[dict]]:
         """`handler` as the SDK gets it: its running jobs are known, and one cancelled by a
-        signal returns a CANCELLED error (a RunPod stop still raises, as the SDK expects)."""
+        signal returns a CANCELLED error (a RunPod stop still raises, as the SDK expects).
+
+        A `JobHandler` also gets that error as its `stop_reason`: the video.failed event it sends
+        for the cancelled job (before the CancelledError reaches here) carries the same error.
+        """
+        if isinstance(handler, JobHandler):
+            handler.stop_reason = self.stopped_error
 
         async def handle(job: dict) -> dict:
             task = asyncio.current_task()
@@ -76,20 +82,26 @@ class Shutdown:
             try:
                 return await handler(job)
             except asyncio.CancelledError:
-                if self.signum is None:
+                err = self.stopped_error()
+                if err is None:
                     raise
                 task.uncancel()  # the job is over; let the SDK post its result
-                name = signal.Signals(self.signum).name
-                return WorkerError(
-                    ErrorCode.CANCELLED,
-                    f"the worker was stopped ({name}, e.g. RunPod scaling down) while the job ran; its prompt"
-                    " was interrupted in ComfyUI. Submit the job again.",
-                    retryable=True,
-                ).to_output()
+                return err.to_output()
             finally:
                 self.jobs.discard(task)
 
         return handle
+
+    def stopped_error(self) -> WorkerError | None:
+        """The retryable CANCELLED error of a job a signal stopped; None while no signal came."""
+        if self.signum is None:
+            return None
+        return WorkerError(
+            ErrorCode.CANCELLED,
+            f"the worker was stopped ({signal.Signals(self.signum).name}, e.g. RunPod scaling down) while the "
+            "job ran; its prompt was interrupted in ComfyUI. Submit the job again.",
+            retryable=True,
+        )
 
     def on_signal(self, signum: int, frame: object = None) -> None:
         """The signal handler (see the class doc)."""

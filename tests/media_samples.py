@@ -4,6 +4,16 @@
 * `moving_video`: frames of a white square crossing a dark background, MP4/H.264 by default;
 * `wav_header_with_rate`: a WAV whose header declares any sample rate (1 Hz included);
 * `png_bytes`: a tiny PNG, for "an image where audio is expected".
+
+Hostile files (issue: malformed media must be INVALID_INPUT, never INTERNAL), made for real:
+
+* `png_with_exif`, `webp_with_exif`, `jpeg_with_exif`: a 1x1 picture whose EXIF block is
+  whatever bytes are given (``b"xx"``: Pillow's ``exif_transpose`` raises SyntaxError);
+* `concatenated_audio`: two encoded streams (ADTS-AAC, MP2) back to back, so the sample rate or
+  channel layout changes mid-stream;
+* `size_switching_video`: an AVI/MKV (MJPEG) whose header declares a small picture and whose
+  later frames are large;
+* `sdp_text`, `ffconcat_text`, `hls_text`: FFmpeg's reference and network "containers".
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ import io
 import math
 import struct
 import wave
+import zlib
 from fractions import Fraction
 
 import av
@@ -75,3 +86,93 @@ def png_bytes(size: tuple[int, int] = (64, 64), color: tuple[int, int, int] = (2
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_with_exif(exif: bytes = b"xx") -> bytes:
+    """A 1x1 PNG written byte by byte with an ``eXIf`` chunk of `exif` (about 80 bytes)."""
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
+    pixels = zlib.compress(b"\x00\xc8\x1e\x1e")  # filter byte + one red pixel
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"eXIf", exif)
+            + _png_chunk(b"IDAT", pixels) + _png_chunk(b"IEND", b""))
+
+
+def webp_with_exif(exif: bytes = b"xx") -> bytes:
+    """A 1x1 WebP whose EXIF chunk holds `exif` after the ``Exif\\0\\0`` marker (about 70 bytes)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 1), (200, 30, 30)).save(buf, format="WEBP", exif=b"Exif\x00\x00" + exif)
+    return buf.getvalue()
+
+
+def jpeg_with_exif(exif: bytes = b"xx") -> bytes:
+    """An 8x8 JPEG with an APP1 ``Exif`` segment of `exif` spliced in after the SOI marker."""
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(buf, format="JPEG")
+    plain = buf.getvalue()
+    segment = b"Exif\x00\x00" + exif
+    return plain[:2] + b"\xff\xe1" + struct.pack(">H", len(segment) + 2) + segment + plain[2:]
+
+
+def _encoded_tone(fmt: str, codec: str, rate: int, layout: str, seconds: float) -> bytes:
+    channels = av.AudioLayout(layout).nb_channels
+    t = np.arange(int(rate * seconds)) / rate
+    mono = (0.3 * np.sin(2 * math.pi * 440 * t) * 32767).astype("<i2")
+    frame = av.AudioFrame.from_ndarray(np.repeat(mono, channels)[None, :], format="s16", layout=layout)
+    frame.rate = rate
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=rate, layout=layout)
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            out.mux(packet)
+    return buf.getvalue()
+
+
+def concatenated_audio(first: tuple[int, str], second: tuple[int, str], fmt: str = "adts", codec: str = "aac",
+                       seconds: float = 1.0) -> bytes:
+    """Two streams of `seconds` of a tone, `first` then `second` ((rate Hz, layout) each),
+    encoded apart in a headerless format (``adts`` AAC, ``mp2``) and joined: a file whose rate
+    or channel layout changes mid-stream."""
+    return _encoded_tone(fmt, codec, *first, seconds) + _encoded_tone(fmt, codec, *second, seconds)
+
+
+def size_switching_video(small: tuple[int, int] = (64, 64), large: tuple[int, int] = (1920, 1088),
+                         frames: tuple[int, int] = (3, 3), fmt: str = "avi") -> bytes:
+    """An MJPEG video whose stream header declares `small` (`frames[0]` frames of it) and whose
+    next `frames[1]` frames, made by a second encoder, are `large`: the size changes in-band."""
+    buf = io.BytesIO()
+    with av.open(buf, mode="w", format=fmt) as out:
+        stream = out.add_stream("mjpeg", rate=24)
+        stream.width, stream.height, stream.pix_fmt = *small, "yuvj420p"
+        large_encoder = av.CodecContext.create("mjpeg", "w")
+        large_encoder.width, large_encoder.height, large_encoder.pix_fmt = *large, "yuvj420p"
+        large_encoder.time_base = Fraction(1, 24)
+        for i in range(frames[0] + frames[1]):
+            encoder, (width, height) = (stream, small) if i < frames[0] else (large_encoder, large)
+            frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), 40 + 30 * i, np.uint8), format="rgb24")
+            frame = frame.reformat(format="yuvj420p")
+            frame.pts, frame.time_base = i, Fraction(1, 24)
+            for packet in encoder.encode(frame):
+                packet.stream, packet.pts, packet.dts, packet.time_base = stream, i, i, Fraction(1, 24)
+                out.mux(packet)
+    return buf.getvalue()
+
+
+def sdp_text(port: int) -> bytes:
+    """An SDP session description: FFmpeg's sdp demuxer binds UDP `port` and `port`+1 on 127.0.0.1
+    and waits for RTP packets."""
+    return (f"v=0\no=- 0 0 IN IP4 127.0.0.1\ns=hostile\nc=IN IP4 127.0.0.1\nt=0 0\n"
+            f"m=audio {port} RTP/AVP 0\na=rtpmap:0 PCMU/8000\n").encode()
+
+
+def ffconcat_text(*names: str) -> bytes:
+    """An ``ffconcat`` script listing `names`: FFmpeg's concat demuxer opens them (relative to
+    the working directory)."""
+    return ("ffconcat version 1.0\n" + "".join(f"file {name}\n" for name in names)).encode()
+
+
+def hls_text(segment_url: str) -> bytes:
+    """An HLS playlist (m3u8) of one segment at `segment_url`."""
+    return f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n{segment_url}\n#EXT-X-ENDLIST\n".encode()

@@ -21,7 +21,18 @@ from ltx_worker.contract.job import parse_job_input
 from ltx_worker.errors import WorkerError
 from ltx_worker.handler import JobHandler
 
-from media_samples import moving_video, png_bytes, tone_wav, wav_header_with_rate
+from media_samples import (
+    concatenated_audio,
+    ffconcat_text,
+    moving_video,
+    png_bytes,
+    png_with_exif,
+    sdp_text,
+    size_switching_video,
+    tone_wav,
+    wav_header_with_rate,
+    webp_with_exif,
+)
 from support import free_port
 
 
@@ -107,6 +118,22 @@ def _refused(out: dict, field: str, words: str = "") -> None:
                       "control": "canny"}, "control_video_url", "not a decodable video", id="truncated-mp4"),
         pytest.param({**T23, "control_video_url": MP4, "control": "canny", "duration": 5}, "control_video_url",
                      "needs 121", id="video-shorter-than-duration"),
+        # security hardening (tests/test_hostile_media.py has the details): malformed media is never INTERNAL,
+        # the pixel cap holds for every frame, FFmpeg's reference demuxers are never reached
+        pytest.param({**I23, "image_urls": [data_uri(png_with_exif(b"xx"), "image/png")]}, "image_urls[0]",
+                     "not a decodable image", id="png-broken-exif"),
+        pytest.param({**I23, "last_image_url": data_uri(webp_with_exif(b"xx"), "image/webp")}, "last_image_url",
+                     "not a decodable image", id="webp-broken-exif"),
+        pytest.param({**I23, "audio_url": data_uri(concatenated_audio((44_100, "mono"), (22_050, "mono"), seconds=0.5),
+                                                   "audio/aac"), "duration": 5}, "audio_url",
+                     "shorter than duration 5", id="adts-rate-change-decodes"),
+        pytest.param({**T23, "control_video_url": data_uri(size_switching_video((64, 64), (4096, 2304), (3, 1)),
+                                                           "video/x-msvideo"), "control": "canny"},
+                     "control_video_url", "frame 4 is 4096x2304 pixels", id="video-grows-in-band"),
+        pytest.param({**I23, "audio_url": data_uri(sdp_text(9), "application/sdp")}, "audio_url",
+                     "not an audio format", id="sdp-as-audio"),
+        pytest.param({**T23, "control_video_url": data_uri(ffconcat_text("README.md"), "text/plain"),
+                      "control": "canny"}, "control_video_url", "not a video format", id="ffconcat-as-video"),
     ],
 )
 def test_hostile_file_is_refused_before_comfyui(offline_handler, job_input, field, words):

@@ -9,17 +9,30 @@ Retries (tenacity): on connection errors, timeouts, 408, 429 and 5xx answers, wi
 backoff, at most WEBHOOK_MAX_ATTEMPTS attempts and never longer than WEBHOOK_MAX_TOTAL_S in
 all; a webhook that never answers costs the job at most that bound and never its result.
 
+The answer cannot hold the worker (security issue 23, finding 1): only its status line and
+headers are read (``stream=True``, ``Accept-Encoding: identity``; the body is never read, the
+connection closed at once), a watchdog shuts the socket when an attempt's wall-clock limit
+passes (connect, send and answer together, as `comfy.http.ComfyHttp._request` does), and the
+handler waits for a delivery running in its own daemon thread (`WebhookSender.start`) at most
+WEBHOOK_MAX_TOTAL_S + `BOUND_MARGIN_S`, whatever the server or the name resolution does.
+
 The URL passes the RunPod SDK's SSRF rules (`rp_ssrf.resolve_and_validate`: only globally
 routable addresses unless RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS is set) and the connection is
-pinned to the validated address (`rp_ssrf.PinnedIPAdapter`); redirects are not followed.
+pinned to the validated address (`rp_ssrf.PinnedIPAdapter`); redirects are not followed. A
+refusal says so in general words; the address it resolved to goes to the log only (finding 7).
+A job's webhook_url must also name a host of WEBHOOK_ALLOWED_HOSTS when one is configured
+(`check_webhook_url`, finding 6).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlparse
@@ -36,13 +49,21 @@ from tenacity import (
     wait_exponential,
 )
 
+from ..config import Settings, host_matches
 from ..errors import ErrorCode, WorkerError
+from .webhook_post import post_pinned, url_port
 
 log = logging.getLogger(__name__)
 
 #: Event types this worker sends.
 EVENT_SUCCEEDED = "video.succeeded"
 EVENT_FAILED = "video.failed"
+
+#: Seconds the handler waits for a delivery past WEBHOOK_MAX_TOTAL_S before it reports a timeout.
+BOUND_MARGIN_S = 0.5
+
+#: What a caller is told when the SSRF rules refuse a webhook URL (no address: finding 7).
+REFUSED = "only http(s) URLs whose host resolves to public addresses may receive webhooks"
 
 
 class _RetryableDelivery(Exception):
@@ -57,7 +78,7 @@ class DeliveryReport:
         delivered: whether the backend answered 2xx.
         attempts: HTTP attempts made.
         status: the last HTTP status (None when no answer came).
-        error: why it was not delivered (no URL, host or secret in it).
+        error: why it was not delivered (no URL, host, address or secret in it).
         webhook_id: the event's ``webhook-id``.
         elapsed_s: seconds spent, retries and backoff included.
     """
@@ -74,40 +95,51 @@ class DeliveryReport:
         return asdict(self)
 
 
-def check_webhook_url(url: str, field: str = "webhook_url") -> None:
-    """Refuse a webhook URL that is not http(s) or does not resolve to a public address.
+@dataclass
+class _Progress:
+    """The attempts of one delivery so far (read by `PendingDelivery` when it stops waiting)."""
+
+    attempts: int = 0
+    status: int | None = None
+    error: str | None = None
+
+
+def check_webhook_url(url: str, field: str = "webhook_url", allowed_hosts: Sequence[str] = ()) -> None:
+    """Refuse a webhook URL that is not http(s), names a host outside `allowed_hosts` (when any
+    are given: WEBHOOK_ALLOWED_HOSTS, `config.host_matches`) or does not resolve to public
+    addresses only (the same SSRF rules as image URLs; the address goes to the log only).
 
     Raises:
-        WorkerError: INVALID_INPUT naming `field` (the same SSRF rules as image URLs).
+        WorkerError: INVALID_INPUT naming `field`.
     """
     parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    port = url_port(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or port is None:
         raise WorkerError(ErrorCode.INVALID_INPUT, f"{field}: must be an http(s) URL")
+    if allowed_hosts and not host_matches(parsed.hostname, allowed_hosts):
+        raise WorkerError(ErrorCode.INVALID_INPUT, f"{field}: host {parsed.hostname!r} is not one this worker "
+                          "sends webhooks to (WEBHOOK_ALLOWED_HOSTS)")
     try:
-        rp_ssrf.resolve_and_validate(parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80))
+        rp_ssrf.resolve_and_validate(parsed.hostname, port)
     except rp_ssrf.SSRFError as err:
-        raise WorkerError(ErrorCode.INVALID_INPUT, f"{field}: refused ({err})") from None
+        log.warning("%s refused by the SSRF rules: %s", field, err)
+        raise WorkerError(ErrorCode.INVALID_INPUT, f"{field}: refused: {REFUSED}") from None
 
 
-def _post_pinned(url: str, body: bytes, headers: dict, timeout_s: float) -> requests.Response:
-    """POST `body` to `url` over a connection pinned to an SSRF-validated address."""
-    parsed = urlparse(url)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    ips = rp_ssrf.resolve_and_validate(parsed.hostname or "", port)
-    last: Exception | None = None
-    for ip in ips:
-        with requests.Session() as session:
-            adapter = rp_ssrf.PinnedIPAdapter(ip)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            session.trust_env = False
-            try:
-                return session.post(
-                    url, data=body, headers=headers, timeout=timeout_s, allow_redirects=False
-                )
-            except requests.ConnectionError as err:
-                last = err
-    raise last or requests.ConnectionError("no address to connect to")
+def make_sender(settings: Settings) -> WebhookSender | None:
+    """The worker's sender from the WEBHOOK_* settings; None without WEBHOOK_SECRET (no webhooks).
+
+    Logs a warning when no host list applies (neither WEBHOOK_URL nor WEBHOOK_ALLOWED_HOSTS):
+    then a job's webhook_url may name any public host and gets events signed with the secret.
+    """
+    secret = settings.webhook_secret
+    if not secret:
+        return None
+    if not settings.webhook_allowed_host_list:
+        log.warning("neither WEBHOOK_URL nor WEBHOOK_ALLOWED_HOSTS is set: events signed with WEBHOOK_SECRET go "
+                    "to any public host a job's webhook_url names; set WEBHOOK_ALLOWED_HOSTS to restrict them")
+    return WebhookSender(secret.get_secret_value(), attempt_timeout_s=settings.webhook_attempt_timeout_s,
+                         max_attempts=settings.webhook_max_attempts, max_total_s=settings.webhook_max_total_s)
 
 
 class WebhookSender:
@@ -146,6 +178,10 @@ class WebhookSender:
     def deliver(self, url: str, event_type: str, data: dict, webhook_id: str | None = None) -> DeliveryReport:
         """POST one signed event to `url`; never raises.
 
+        Each attempt ends within ``min(attempt_timeout_s, time left)`` (a watchdog, whatever the
+        server sends); the whole ends about `max_total_s` after it began, name resolution aside
+        (`start` bounds that too).
+
         Args:
             url: the backend's webhook URL (checked by the SSRF rules at every attempt).
             event_type: `EVENT_SUCCEEDED` or `EVENT_FAILED`.
@@ -155,33 +191,42 @@ class WebhookSender:
         Returns:
             A `DeliveryReport`; ``delivered`` is False after the attempts or the time bound ran out.
         """
-        webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
+        return self._deliver(url, event_type, data, webhook_id or f"msg_{uuid.uuid4().hex}", _Progress())
+
+    def start(self, url: str, event_type: str, data: dict, webhook_id: str | None = None) -> PendingDelivery:
+        """Begin `deliver` in a daemon thread; await `PendingDelivery.report` for its outcome.
+
+        Called on the running event loop (the handler's). The thread is a daemon so that a
+        delivery still running (a hung name resolution) never holds the worker's exit.
+        """
+        return PendingDelivery(self, url, event_type, data, webhook_id or f"msg_{uuid.uuid4().hex}")
+
+    def _deliver(self, url: str, event_type: str, data: dict, webhook_id: str, progress: _Progress) -> DeliveryReport:
         now = datetime.now(UTC)
         body = json.dumps(
             {"type": event_type, "timestamp": now.isoformat(), "data": data}, separators=(",", ":")
         )
         start = time.monotonic()
-        state = {"attempts": 0, "status": None, "error": None}
 
         def attempt() -> None:
-            state["attempts"] += 1
+            progress.attempts += 1
             remaining = self.max_total_s - (time.monotonic() - start)
             headers = self.sign(webhook_id, body, datetime.now(UTC))
             try:
-                resp = _post_pinned(url, body.encode(), headers, max(0.1, min(self.attempt_timeout_s, remaining)))
+                status = post_pinned(url, body.encode(), headers, max(0.1, min(self.attempt_timeout_s, remaining)))
             except rp_ssrf.SSRFError as err:
-                state["error"] = f"refused by the SSRF rules: {err}"
+                log.warning("webhook %s refused by the SSRF rules: %s", webhook_id, err)
+                progress.error = f"refused by the SSRF rules: {REFUSED}"
                 raise
             except requests.RequestException as err:
-                state["error"] = f"no answer ({type(err).__name__})"
+                progress.error = f"no answer ({type(err).__name__})"
                 raise _RetryableDelivery() from None
-            state["status"] = resp.status_code
-            resp.close()
-            if 200 <= resp.status_code < 300:
-                state["error"] = None
+            progress.status = status
+            if 200 <= status < 300:
+                progress.error = None
                 return
-            state["error"] = f"answered HTTP {resp.status_code}"
-            if resp.status_code in (408, 429) or resp.status_code >= 500:
+            progress.error = f"answered HTTP {status}"
+            if status in (408, 429) or status >= 500:
                 raise _RetryableDelivery()
 
         def wait(retry_state: RetryCallState) -> float:
@@ -200,10 +245,10 @@ class WebhookSender:
         except (_RetryableDelivery, rp_ssrf.SSRFError):
             pass
         report = DeliveryReport(
-            delivered=state["error"] is None and state["status"] is not None,
-            attempts=state["attempts"],
-            status=state["status"],
-            error=state["error"],
+            delivered=progress.error is None and progress.status is not None,
+            attempts=progress.attempts,
+            status=progress.status,
+            error=progress.error,
             webhook_id=webhook_id,
             elapsed_s=round(time.monotonic() - start, 3),
         )
@@ -211,3 +256,54 @@ class WebhookSender:
         log.log(level, "webhook %s %s: %s", webhook_id, event_type,
                 "delivered" if report.delivered else report.error)
         return report
+
+
+class PendingDelivery:
+    """One delivery running in its own daemon thread (`WebhookSender.start`).
+
+    Attributes:
+        webhook_id: the event's ``webhook-id``.
+        bound_s: the most `report` waits from the start: WEBHOOK_MAX_TOTAL_S + `BOUND_MARGIN_S`.
+    """
+
+    def __init__(self, sender: WebhookSender, url: str, event_type: str, data: dict, webhook_id: str) -> None:
+        self.webhook_id = webhook_id
+        self.bound_s = sender.max_total_s + BOUND_MARGIN_S
+        self._max_total_s = sender.max_total_s
+        self._progress = _Progress()
+        self._loop = asyncio.get_running_loop()
+        self._done: asyncio.Future[DeliveryReport] = self._loop.create_future()
+        self._t0 = time.monotonic()
+        threading.Thread(target=self._run, args=(sender, url, event_type, data), daemon=True,
+                         name=f"webhook-{webhook_id}").start()
+
+    def _run(self, sender: WebhookSender, url: str, event_type: str, data: dict) -> None:
+        try:
+            report = sender._deliver(url, event_type, data, self.webhook_id, self._progress)
+        except Exception:  # noqa: BLE001 - deliver never raises; should it, the report says so
+            log.exception("webhook %s: unexpected error", self.webhook_id)
+            report = self._report("unexpected worker error; see the worker log")
+        try:
+            self._loop.call_soon_threadsafe(self._settle, report)
+        except RuntimeError:  # the loop is closed: nobody waits for it any more
+            pass
+
+    def _settle(self, report: DeliveryReport) -> None:
+        if not self._done.done():
+            self._done.set_result(report)
+
+    def _report(self, error: str) -> DeliveryReport:
+        p = self._progress
+        return DeliveryReport(False, p.attempts, p.status, error, self.webhook_id,
+                              round(time.monotonic() - self._t0, 3))
+
+    async def report(self) -> DeliveryReport:
+        """The delivery's report, or one saying it timed out once `bound_s` passed since the start
+        (the thread may go on; it ends on its own, and never holds the process). Never raises,
+        but for the awaiting task's own cancellation."""
+        left = self._t0 + self.bound_s - time.monotonic()
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._done), max(0.0, left))
+        except TimeoutError:
+            log.warning("webhook %s: no outcome within WEBHOOK_MAX_TOTAL_S; not waiting any longer", self.webhook_id)
+            return self._report(f"timed out: no answer within WEBHOOK_MAX_TOTAL_S ({self._max_total_s:g} s)")
