@@ -28,6 +28,7 @@ from .delivery.webhooks import PendingDelivery, check_webhook_url, make_sender
 from .errors import ErrorCode, WorkerError
 from .families import FamilyRegistry
 from .job_inputs import fetch_inputs
+from .job_threads import JobThreads
 from .models.check import blocked_serves, format_missing, job_missing_files, missing_models, serves_label
 from .progress import ProgressTracker
 from .templates import Template, TemplateRegistry
@@ -230,11 +231,12 @@ class JobHandler:
         """
         tracker = ProgressTracker(self._sink_for(job), self.settings.progress_interval_s)
         run = PromptRun()
+        threads = JobThreads()
         tag = _job_tag(job)
         webhook_url = None
         try:
             webhook_url = self._webhook_url(job.get("input"))
-            result = await self._run(job, tag, tracker, run)
+            result = await self._run(job, tag, tracker, run, threads)
         except asyncio.CancelledError:
             log.warning("job %s cancelled; stopping its prompt in ComfyUI", job.get("id"))
             run.cancel.set()
@@ -243,6 +245,8 @@ class JobHandler:
             if run.prompt_id:
                 await asyncio.to_thread(self.client.cancel, run.prompt_id)
             await asyncio.to_thread(self._cleanup, tag, run.prompt_id)
+            # a call still running (an upload, the MP4's download) may write after that: again then
+            threads.after_last(lambda: self._cleanup(tag, None))
             if pending is not None:
                 await pending.report()  # awaiting works again once the CancelledError is caught
             raise
@@ -324,7 +328,7 @@ class JobHandler:
         check_webhook_url(url, allowed_hosts=self.settings.webhook_allowed_host_list)
         return url
 
-    async def _run(self, job: dict, tag: str, tracker: ProgressTracker, run: PromptRun) -> dict:
+    async def _run(self, job: dict, tag: str, tracker: ProgressTracker, run: PromptRun, threads: JobThreads) -> dict:
         t0 = time.monotonic()
         spec = parse_job_input(job.get("input"), self.families)
         deadline_s = min(self.settings.job_deadline_s, spec.deadline_s or self.settings.job_deadline_s)
@@ -338,10 +342,10 @@ class JobHandler:
         if spec.image_urls or spec.variant:
             tracker.stage_started("inputs", spec.variant or "start image")
             # bounded by the deadline; stops (and uploads nothing more) once run.cancel is set
-            checked = await asyncio.to_thread(fetch_inputs, spec, self.settings, deadline=deadline, cancel=run.cancel)
+            checked = await threads.run(fetch_inputs, spec, self.settings, deadline=deadline, cancel=run.cancel)
             spec.replan(checked.plan)  # the length may follow the audio or control video
             tracker.stage_started("inputs", f"uploading {checked.describe()}")
-            files = await asyncio.to_thread(checked.upload, self.client, tag, deadline, run.cancel)
+            files = await threads.run(checked.upload, self.client, tag, deadline, run.cancel)
             input_facts = checked.facts
         t_inputs = time.monotonic()
 
@@ -366,11 +370,11 @@ class JobHandler:
         if compiled.enhanced_prompt_id is not None:
             prompt_used = self.client.output_text(entry, compiled.enhanced_prompt_id) or spec.prompt
         out_dir = Path(self.settings.output_dir)
-        video_path = await asyncio.to_thread(self.client.download, files[0], out_dir / f"{tag}.mp4", deadline=deadline)
+        video_path = await threads.run(self.client.download, files[0], out_dir / f"{tag}.mp4", deadline=deadline)
         t_generated = time.monotonic()
 
         tracker.stage_started("upload")
-        delivered = await asyncio.to_thread(
+        delivered = await threads.run(
             deliver_files, self.storage, video_path, out_dir / f"{tag}.jpg", tag,
             spec.return_base64, self.settings.inline_max_bytes,
         )

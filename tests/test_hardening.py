@@ -3,6 +3,8 @@
 * 8: a job's files in OUTPUT_DIR are gone whatever the ending (here: a poster that cannot be
   written, after the MP4 was downloaded; the upload failure, deadline, cancel and SIGTERM endings
   are checked in tests/test_upload_failure.py, test_faults.py and test_shutdown.py);
+* 3 (the last part): a cancel that comes while an input upload is in flight: the file ComfyUI
+  writes after the handler's clean-up is removed once the upload's thread returns;
 * 10: `WorkerError.details` is scrubbed like its message (ComfyUI's raw error text carries paths);
 * 11: ComfyUI starts with an allowlisted environment: no secret of the worker in
   ``/proc/<pid>/environ`` of the supervised child or of `start_comfyui`'s process;
@@ -12,10 +14,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,7 +35,7 @@ from ltx_worker.handler import JobHandler
 from ltx_worker.models.manifest import ModelsFileError, parse_models_txt
 from ltx_worker.paths import PROJECT_ROOT
 
-from support import free_port, run_job
+from support import free_port, make_test_image, run_job
 
 SECRETS = {"BUCKET_SECRET_ACCESS_KEY": "s3-secret-value", "WEBHOOK_SECRET": "whsec_c2VjcmV0c2VjcmV0c2VjcmV0",
            "HF_TOKEN": "hf_secret_token", "RUNPOD_AI_API_KEY": "rp_secret_key", "BUCKET_ACCESS_KEY_ID": "AKIA0"}
@@ -50,6 +57,59 @@ def test_a_failed_poster_leaves_no_file_of_the_job(comfy, tmp_path):
     left = sorted(p.name for p in out_dir.iterdir())
     assert left == ["poster-fail.jpg"], left  # only the folder the test put there
     assert not [p for p in (comfy.output_dir / "ltxw").glob("poster-fail_*")]
+
+
+# -- 3: a cancel while an upload is in flight ------------------------------------------------------
+class _SlowUploads(BaseHTTPRequestHandler):
+    """A ComfyUI stand-in's ``POST /upload/image``: takes 1 s, then puts the file in the input
+    folder (as ComfyUI does) and answers. The only route the job reaches before its cancel."""
+
+    input_dir: Path
+    written: threading.Event
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(1.0)
+        name = "ltxw-upload-race-start.png"
+        (self.input_dir / name).write_bytes(b"written after the clean-up")
+        self.written.set()
+        body = json.dumps({"name": name, "subfolder": "", "type": "input"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_cancel_during_an_upload_leaves_no_input_file(tmp_path):
+    input_dir = tmp_path / "input"
+    input_dir.mkdir()
+    written = threading.Event()
+    handler_cls = type("Uploads", (_SlowUploads,), {"input_dir": input_dir, "written": written})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    handler = JobHandler(load_settings(comfy_port=server.server_address[1], output_dir=tmp_path / "out",
+                                       comfy_input_dir=input_dir, comfy_output_dir=tmp_path / "output"))
+    image = "data:image/png;base64," + base64.b64encode(make_test_image(64, 64)).decode()
+    job = {"id": "upload-race", "input": {"model": "ltx-2-i2v", "prompt": "a kite", "image_urls": [image]}}
+
+    async def cancel_mid_upload() -> None:
+        task = asyncio.create_task(handler(job))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    try:
+        asyncio.run(cancel_mid_upload())
+        assert written.wait(5), "the upload never reached the stand-in"
+        time.sleep(0.3)  # the upload's thread reads the answer, then cleans up again
+        assert not list(input_dir.iterdir()), "the file ComfyUI wrote after the clean-up stayed"
+    finally:
+        server.shutdown()
 
 
 # -- 10: details scrubbed -------------------------------------------------------------------------
