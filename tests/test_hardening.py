@@ -106,7 +106,9 @@ def test_a_cancel_during_an_upload_leaves_no_input_file(tmp_path):
     try:
         asyncio.run(cancel_mid_upload())
         assert written.wait(5), "the upload never reached the stand-in"
-        time.sleep(0.3)  # the upload's thread reads the answer, then cleans up again
+        end = time.monotonic() + 5  # the upload's thread reads the answer, then cleans up again
+        while list(input_dir.iterdir()) and time.monotonic() < end:
+            time.sleep(0.02)
         assert not list(input_dir.iterdir()), "the file ComfyUI wrote after the clean-up stayed"
     finally:
         server.shutdown()
