@@ -8,7 +8,9 @@ configurations (`configs`, every number with its source); the pipelines call Com
 in the order the worker's templates wire them (`pipeline`), in-process, with CUDA-synchronised
 timing and peak VRAM per stage; `report` turns the results into docs/benchmarks-gpu.md.
 
-Modules: `configs` (families, templates, points, GPUs, hosted prices), `models` (random-weight
-modules, sizes on the meta device), `pipeline` (one point, stage by stage), `report` (tables,
-plot, doc), ``__main__`` (the command line). Run ``python -m bench.gpu_cost --help``.
+Modules: `configs` (families, templates, points, GPUs), `models` (random-weight modules, sizes on
+the meta device), `pipeline` (one point, stage by stage), `report` (tables, plot, doc), `prices`
+(hosted APIs, RunPod), ``__main__`` (the command line); `carry` and ``lent_run.sh`` take it to a
+lent GPU machine without network (``stubs``: stand-ins for what it imports but never calls). Run
+``python -m bench.gpu_cost --help``.
 """

@@ -30,7 +30,13 @@ GPU_COMMAND = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    from . import configs as points  # light: no torch
+
+    unknown = {k for k in (args.first or "").split(",") if k} - {p.key for p in points.POINTS}
+    if unknown:
+        parser.error(f"--first: no such point {sorted(unknown)}")
     started = time.perf_counter()
     comfyui_dir = Path(args.comfyui_dir or os.environ.get("COMFYUI_DIR", "")).resolve()
     if not (comfyui_dir / "comfy" / "ldm" / "lightricks" / "av_model.py").is_file():
@@ -151,8 +157,9 @@ def main(argv: list[str] | None = None) -> int:
 def _plan(args, configs, pipeline) -> list[dict]:
     """The items to run: points in priority order, then options at the options point."""
     only = set(args.only.split(",")) if args.only else None
+    first = args.first.split(",") if args.first else []
     items = []
-    for p in configs.POINTS:
+    for p in sorted(configs.POINTS, key=lambda p: first.index(p.key) if p.key in first else len(first)):  # stable
         if only is None or p.key in only:
             items.append(_item("point", p, p.key, configs.MAIN_WEIGHT_DTYPE, None, configs))
     if not args.no_options and (only is None or "options" in only):
@@ -261,8 +268,10 @@ def _price_for(gpu_name: str, configs) -> float | None:
 
 
 def _write(args, run: dict) -> None:
-    if args.json:
-        Path(args.json).write_text(json.dumps(run, indent=1))
+    if args.json:  # whole or not at all: a run interrupted while writing keeps the previous file
+        partial = Path(args.json + ".partial")
+        partial.write_text(json.dumps(run, indent=1))
+        partial.replace(args.json)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -276,6 +285,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--comfyui-dir", help="ComfyUI tree with LTX-2 (default $COMFYUI_DIR)")
     p.add_argument("--time-budget", type=float, help="seconds; no new item starts once this much time has passed")
     p.add_argument("--only", help="comma-separated point keys (e.g. ltx2-fast-720p-10s) and/or 'options'")
+    p.add_argument("--first", help="comma-separated point keys to run first, in this order; the rest keep theirs")
     p.add_argument("--no-options", action="store_true", help="skip the weight-dtype and attention comparison")
     p.add_argument(
         "--price-per-hour",

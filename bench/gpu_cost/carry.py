@@ -44,28 +44,33 @@ DEFAULT_ARCHIVE = ROOT.parent / "shared" / "deps" / "comfyui-0.33.0-783545f6.tar
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_24_x86_64", "manylinux_2_17_x86_64",
              "manylinux2014_x86_64", "manylinux1_x86_64")
 LIMIT_MIB = 60.0  # the device tool's 64 MiB, less a margin for files added before the call
+#: The device tool's call on a lent machine (docs/benchmarks-gpu.md), and what lent_run.sh runs first
+#: (its GPU_COST_FIRST default: what studios buy), then the other points, then the options.
+LENT_CALL = 'run(command="bash bench/gpu_cost/lent_run.sh", carry=["build/gpu-carry"], timeout_s=600)'
+LENT_FIRST = ("ltx23-fast-720p-10s", "ltx23-fast-1080p-10s", "ltx25-fast-1080p-10s")
 
 #: The lent machine's image (the device tool's KINDS.md, "Python packages already there", read on a
 #: machine running it 2026-11-17; python3 is 3.12.3 with torch 2.11.0+cu130, numpy 2.5.2).
 IMAGE_PACKAGES = frozenset("""
 absl-py accelerate aiofiles aiohappyeyeballs aiohttp aiosignal annotated-doc anyio attrs botorch build certifi
 charset-normalizer chex click cloudpickle cmake colorama contourpy coverage cuda-bindings cuda-core cuda-pathfinder
-cuda-toolkit cupy-cuda13x cycler cython diffrax e3nn einops equinox etils execnet filelock flatbuffers flax fonttools
-formulaic frozenlist fsspec gpytorch grpcio h11 h5py hf-xet httpcore httpx humanize huggingface-hub hypothesis idna
-imageio iniconfig interface-meta jax jax-cuda13-pjrt jax-cuda13-plugin jaxlib jaxtyping jinja2 joblib kiwisolver
-lazy-loader lightning lightning-utilities linear-operator lineax llvmlite lxml markdown markdown-it-py markupsafe
-matplotlib mdurl meson ml-dtypes mpi4py mpmath msgpack multidict multipledispatch mypy-extensions nanobind narwhals
-networkx ninja numba numba-cuda numpy numpyro nvidia-cublas nvidia-cuda-cupti nvidia-cuda-nvrtc nvidia-cuda-runtime
-nvidia-cudnn-cu13 nvidia-cufft nvidia-cufile nvidia-curand nvidia-cusolver nvidia-cusparse nvidia-cusparselt-cu13
-nvidia-ml-py nvidia-nccl-cu13 nvidia-nvjitlink nvidia-nvshmem-cu13 nvidia-nvtx onnx onnx-ir onnxruntime onnxscript
-opencv-python-headless optax opt-einsum opt-einsum-fx optimistix orbax-checkpoint packaging pandas pathspec patsy peft
-pillow pip pluggy portalocker prometheus-client propcache protobuf psutil pyarrow pybind11 py-cpuinfo pygments
-pyparsing pyproject-hooks pyre-extensions pytest pytest-benchmark pytest-cov pytest-mock pytest-timeout pytest-xdist
-python-dateutil pytorch-lightning pyyaml regex requests rich sacrebleu scikit-build-core scikit-image scikit-learn
-seaborn sentencepiece sentence-transformers setuptools shellingham simplejson six sortedcontainers statsmodels sympy
-tabulate tensorboard tensorboard-data-server tensorstore threadpoolctl tifffile tiktoken timm tokenizers toolz torch
-torchaudio torchdiffeq torch-geometric torchmetrics torchvision tqdm transformers treescope triton typer
-typing-extensions typing-inspect urllib3 uvloop wadler-lindig werkzeug wheel wrapt xarray xxhash yarl zipp
+cuda-toolkit cupy-cuda13x cycler cython diffrax e3nn einops equinox etils execnet filelock flatbuffers flax
+fonttools formulaic frozenlist fsspec gpytorch grpcio h11 h5py hf-xet httpcore httpx huggingface-hub humanize
+hypothesis idna imageio iniconfig interface-meta jax jax-cuda13-pjrt jax-cuda13-plugin jaxlib jaxtyping jinja2
+joblib kiwisolver lazy-loader lightning lightning-utilities linear-operator lineax llvmlite lxml markdown
+markdown-it-py markupsafe matplotlib mdurl meson ml-dtypes mpi4py mpmath msgpack multidict multipledispatch
+mypy-extensions nanobind narwhals networkx ninja numba numba-cuda numpy numpyro nvidia-cublas nvidia-cuda-cupti
+nvidia-cuda-nvrtc nvidia-cuda-runtime nvidia-cudnn-cu13 nvidia-cufft nvidia-cufile nvidia-curand nvidia-cusolver
+nvidia-cusparse nvidia-cusparselt-cu13 nvidia-ml-py nvidia-nccl-cu13 nvidia-nvjitlink nvidia-nvshmem-cu13
+nvidia-nvtx onnx onnx-ir onnxruntime onnxscript opencv-python-headless opt-einsum opt-einsum-fx optax optimistix
+orbax-checkpoint packaging pandas pathspec patsy peft pillow pip pluggy portalocker prometheus-client propcache
+protobuf psutil py-cpuinfo pyarrow pybind11 pygments pyparsing pyproject-hooks pyre-extensions pytest
+pytest-benchmark pytest-cov pytest-mock pytest-timeout pytest-xdist python-dateutil pytorch-lightning pyyaml regex
+requests rich sacrebleu safetensors scikit-build-core scikit-image scikit-learn scipy seaborn sentence-transformers
+sentencepiece setuptools shellingham simplejson six sortedcontainers statsmodels sympy tabulate tensorboard
+tensorboard-data-server tensorstore threadpoolctl tifffile tiktoken timm tokenizers toolz torch torch-geometric
+torchaudio torchdiffeq torchmetrics torchvision tqdm transformers treescope triton typer typing-extensions
+typing-inspect urllib3 uvloop wadler-lindig werkzeug wheel wrapt xarray xxhash yarl zipp
 """.split())
 
 #: ComfyUI requirements the benchmark's import needs and the image lacks -> why (all real wheels).
@@ -137,8 +142,12 @@ def comfy_requirements(archive: Path) -> dict[str, str]:
 
 
 def _pip(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args], check=True,
-                   stdout=subprocess.DEVNULL)
+    """Run pip quietly; on failure raise CalledProcessError with its output's tail in the message."""
+    proc = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args], capture_output=True,
+                          text=True)
+    if proc.returncode:
+        print((proc.stdout + proc.stderr)[-3000:], file=sys.stderr)
+        raise subprocess.CalledProcessError(proc.returncode, ["pip", *args])
 
 
 def _target(python_version: str, platforms: tuple[str, ...]) -> list[str]:
@@ -153,6 +162,8 @@ def resolve(requirements: list[str], python_version: str, platforms: tuple[str, 
     the packages themselves). Returns [{"name", "version", "sha256"}]; cached in `cache` by the
     request, so a rebuild needs no network. Raises CalledProcessError when pip cannot resolve.
     """
+    from packaging.requirements import Requirement  # pip's own dependency; imported here to keep the module light
+
     key = hashlib.sha256(json.dumps([requirements, python_version, platforms]).encode()).hexdigest()[:16]
     cached = cache / f"resolve-{key}.json"
     if cached.is_file():
@@ -162,14 +173,27 @@ def resolve(requirements: list[str], python_version: str, platforms: tuple[str, 
         _pip("install", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report),
              "--target", str(Path(tmp) / "target"), *_target(python_version, platforms), *requirements)
         installs = json.loads(report.read_text())["install"]
+    by_name = {norm(i["metadata"]["name"]): i for i in installs}
+    env = {"python_version": python_version, "python_full_version": f"{python_version}.0", "extra": "",
+           "sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64",
+           "implementation_name": "cpython", "platform_python_implementation": "CPython", "os_name": "posix"}
+    todo, keep = [norm(Requirement(r).name) for r in requirements], []
+    while todo:  # from the requested packages down, never into what the image has (torch and its CUDA wheels)
+        name = todo.pop(0)
+        if name in IMAGE_PACKAGES or name in keep:
+            continue
+        keep.append(name)
+        for spec in by_name[name]["metadata"].get("requires_dist") or []:
+            req = Requirement(spec)
+            if req.marker is None or req.marker.evaluate(env):
+                todo.append(norm(req.name))
     out = [
         {
-            "name": norm(i["metadata"]["name"]),
-            "version": i["metadata"]["version"],
-            "sha256": i["download_info"].get("archive_info", {}).get("hashes", {}).get("sha256"),
+            "name": name,
+            "version": by_name[name]["metadata"]["version"],
+            "sha256": by_name[name]["download_info"].get("archive_info", {}).get("hashes", {}).get("sha256"),
         }
-        for i in installs
-        if norm(i["metadata"]["name"]) not in IMAGE_PACKAGES
+        for name in keep
     ]
     cache.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(out, indent=1))
@@ -196,7 +220,7 @@ def download(dist: dict, python_version: str, platforms: tuple[str, ...], cache:
          f"{dist['name']}=={dist['version']}")
     hit = found()
     if hit is None:
-        raise RuntimeError(f"pip download of {dist['name']}=={dist['version']} gave no wheel with sha256 {dist['sha256']}")
+        raise RuntimeError(f"pip download of {dist['name']}=={dist['version']}: no wheel with sha256 {dist['sha256']}")
     return hit
 
 
@@ -235,12 +259,18 @@ def repack(src: Path, dest: Path, drop: tuple[str, ...]) -> None:
         zipfile.LZMACompressor = original
 
 
-def repo_bytes() -> int:
-    """Bytes of what travels from the repository: tracked files and untracked files git does not ignore."""
+def traveling_files() -> list[str]:
+    """What travels from the repository (paths relative to it): tracked files that exist and untracked
+    files git does not ignore. Raises CalledProcessError outside a git checkout."""
     out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                          check=True, capture_output=True).stdout
-    names = {n for n in out.decode().split("\0") if n}
-    return sum((ROOT / n).lstat().st_size for n in names if (ROOT / n).is_symlink() or (ROOT / n).is_file())
+    names = sorted({n for n in out.decode().split("\0") if n})
+    return [n for n in names if (ROOT / n).is_symlink() or (ROOT / n).is_file()]
+
+
+def repo_bytes() -> int:
+    """Bytes of `traveling_files`."""
+    return sum((ROOT / n).lstat().st_size for n in traveling_files())
 
 
 def tree_bytes(folder: Path) -> int:
@@ -269,7 +299,7 @@ def build(out: Path, archive: Path, python_version: str, platforms: tuple[str, .
         raise ValueError(f"{out} exists and is not a carry folder (no manifest.json); not replacing it")
     shutil.rmtree(out, ignore_errors=True)
     (out / "wheels").mkdir(parents=True)
-    shutil.copy2(archive, out / archive.name)
+    shutil.copyfile(archive, out / archive.name)
     wheels = []
     for dist in resolve([reqs[n] for n in sorted(NEEDED)], python_version, platforms, cache):
         wheel = download(dist, python_version, platforms, cache)
@@ -281,7 +311,7 @@ def build(out: Path, archive: Path, python_version: str, platforms: tuple[str, .
                 packed.parent.mkdir(parents=True, exist_ok=True)
                 repack(wheel, packed, REPACK[dist["name"]])
             entry["repacked"], entry["source_bytes"], wheel = REPACK_WHY, wheel.stat().st_size, packed
-        shutil.copy2(wheel, out / "wheels" / wheel.name)
+        shutil.copyfile(wheel, out / "wheels" / wheel.name)
         entry.update(bytes=wheel.stat().st_size, sha256=sha256(wheel))
         wheels.append(entry)
     manifest = {
@@ -293,11 +323,13 @@ def build(out: Path, archive: Path, python_version: str, platforms: tuple[str, .
         "stubs": {name: {"path": f"bench/gpu_cost/stubs/{name}", "why": why} for name, why in STUBS.items()},
         "not_carried": NOT_CARRIED,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    repo, carry = repo_bytes(), tree_bytes(out)
-    manifest["sizes"] = {"repo_bytes": repo, "carry_bytes": carry, "total_bytes": repo + carry,
-                         "limit_mib": limit_mib, "fits": repo + carry <= limit_mib * MIB}
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))  # its own size changes by a few bytes
+    repo, files, text = repo_bytes(), tree_bytes(out), ""
+    for _ in range(4):  # the manifest counts its own bytes: repeat until the digits stop changing
+        carry = files + len(text.encode())
+        manifest["sizes"] = {"repo_bytes": repo, "carry_bytes": carry, "total_bytes": repo + carry,
+                             "limit_mib": limit_mib, "fits": repo + carry <= limit_mib * MIB}
+        text = json.dumps(manifest, indent=1)
+    (out / "manifest.json").write_text(text)
     return manifest
 
 
@@ -314,17 +346,18 @@ def summary(manifest: dict, out: Path) -> str:
     lines += [f"repository {s['repo_bytes'] / MIB:.2f} MiB + carry {s['carry_bytes'] / MIB:.2f} MiB = "
               f"{s['total_bytes'] / MIB:.2f} MiB (limit {s['limit_mib']} MiB): {'fits' if s['fits'] else 'TOO LARGE'}"]
     if rel == "build/gpu-carry":
-        lines.append(f'device call: run(command="bash bench/gpu_cost/lent_run.sh", carry=["{rel}"], timeout_s=600)')
+        lines.append(f"device call: {LENT_CALL}")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line (see the module docstring for the exit status)."""
     p = argparse.ArgumentParser(prog="python -m bench.gpu_cost.carry", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"the folder to build (default {DEFAULT_OUT})")
     p.add_argument("--archive", type=Path, default=Path(os.environ.get("COMFYUI_ARCHIVE") or DEFAULT_ARCHIVE),
                    help="the pinned ComfyUI source archive (default $COMFYUI_ARCHIVE or ../shared/deps/...)")
     p.add_argument("--python-version", default="3.12", help="the target Python (default 3.12, the lent machine's)")
-    p.add_argument("--platform", action="append", help=f"pip platform tags, repeatable (default {', '.join(PLATFORMS)})")
+    p.add_argument("--platform", action="append", help=f"pip platform tag, repeatable (default {', '.join(PLATFORMS)})")
     p.add_argument("--cache", type=Path, default=Path(os.environ.get("LTX_WORKER_CACHE") or
                                                       Path.home() / ".cache" / "ltx-worker") / "gpu-carry",
                    help="downloads and repacks kept between builds (default $LTX_WORKER_CACHE/gpu-carry)")

@@ -320,12 +320,7 @@ GPUS: list[tuple[str, float, float | None]] = [
 GPU_RATES: list[tuple[str, float]] = [("H200", 5.6), ("H100", 4.2), ("A100", 2.7), ("L40S", 1.9), ("RTX 6000 Ada", 1.9)]
 GPU_MARGIN_GIB = 1.0  # CUDA context and ComfyUI's own reserve, added to the measured peak reserved
 
-#: What a studio would otherwise pay per second of video. No prices were checked here (no
-#: internet); each row names the page to read.
-HOSTED: list[tuple[str, str, str]] = [
-    ("Lightricks LTX API (LTX-2 / 2.3 / 2.5, fast and pro)", "not checked here", "https://docs.ltx.video (pricing)"),
-    ("fal.ai LTX-2 / LTX-2.5 endpoints", "not checked here", "https://fal.ai/models (each LTX model's pricing)"),
-]
+# What a studio would otherwise pay per second of video: `prices` (from ../shared/reference/FACTS.md).
 
 # --------------------------------------------------------------------------------------------
 # Tiny scale: the same code path on a CPU in seconds

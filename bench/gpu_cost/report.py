@@ -7,7 +7,9 @@ status, per-stage seconds and memory). Memory is in bytes in the JSON, GiB in th
 
 from __future__ import annotations
 
-from . import configs
+import textwrap
+
+from . import carry, configs, prices
 
 GIB = 1024**3
 STAGE_KEYS = ("stage1", "upscale", "stage2", "decode_video", "decode_audio")
@@ -216,6 +218,9 @@ def render_doc(gpu_run: dict | None, tiny_run: dict | None, sizes: dict | None, 
         command,
         "```",
         "",
+        *lent_section(),
+        "### What runs",
+        "",
         "Points, in priority order: " + ", ".join(p.key for p in configs.POINTS) + "; then, at "
         f"`{configs.OPTIONS_POINT.key}` (sampling stages only), the weight dtypes "
         f"{', '.join(configs.WEIGHT_DTYPES)} and every attention function ComfyUI registers in the image. "
@@ -249,9 +254,19 @@ def render_doc(gpu_run: dict | None, tiny_run: dict | None, sizes: dict | None, 
             "bytes against the 995,765,578-byte file.",
             "",
         ]
-    out += ["## What hosted APIs charge", "", "| service | price per second of video | source |", "|---|---|---|"]
-    out += [f"| {name} | {price} | {url} |" for name, price, url in configs.HOSTED]
-    out += ["", "No price was checked here (no internet); read the pages above before comparing.", ""]
+    out += [
+        "## What hosted APIs charge",
+        "",
+        "US$ per second of output video unless the tier says otherwise, against the *$ per video s* column",
+        "above. Read 2026-10 to 2026-12 from the third-party pages named (../shared/reference/FACTS.md,",
+        "`bench/gpu_cost/prices.py`); none was opened here: check the page before quoting a customer.",
+        "",
+        prices.hosted_table(),
+        "",
+        prices.runpod_line() + " The cost columns use the $/GPU-hour of docs/deploy.md's table "
+        "(`configs.GPU_RATES`), these rates to within 2 %.",
+        "",
+    ]
     if tiny_run:
         meta = tiny_run["meta"]
         out += [
@@ -268,3 +283,36 @@ def render_doc(gpu_run: dict | None, tiny_run: dict | None, sizes: dict | None, 
             "",
         ]
     return "\n".join(out)
+
+
+def lent_section() -> list[str]:
+    """The lines of docs/benchmarks-gpu.md that say how a session with a lent GPU machine runs it."""
+    before = (
+        "A GPU machine lent to a session (this workplace's device tool: Python 3.12 with torch 2.11, no network, "
+        "64 MiB of files, 15 minutes of device time) turns into the table in one call. First, here, with the "
+        "package registry and ../shared/deps: `.venv/bin/python -m bench.gpu_cost.carry` builds the ignored folder "
+        "build/gpu-carry (the pinned ComfyUI archive and the cp312 wheels the image lacks) and prints the "
+        f"repository + folder size, which must stay under {carry.LIMIT_MIB:.0f} MiB (exit 1 otherwise). Then:"
+    )
+    after = (
+        "`bench/gpu_cost/lent_run.sh` checks and unpacks ComfyUI, installs the wheels into a temporary folder and "
+        f"runs {', '.join(carry.LENT_FIRST)} first, then the other points, then the options; no item starts after "
+        "360 s (`GPU_COST_BUDGET_S`) and the run is interrupted at 540 s (`GPU_COST_HARD_S`). It returns "
+        "benchmarks-gpu.md (this page with the figures), benchmarks-gpu.png and benchmarks-gpu.json, which go to "
+        "docs/ as they are, table.md and log.txt, and prints the table last. PyAV is a stand-in "
+        "(`bench/gpu_cost/stubs`): a run that used it fails (exit 4). What is carried and why: "
+        "build/gpu-carry/manifest.json and `bench/gpu_cost/carry.py`; tests/test_gpu_carry.py runs the same two "
+        "steps on the CPU at `--scale tiny`."
+    )
+    return [
+        "### On a GPU machine lent to a session",
+        "",
+        *textwrap.wrap(before, 104, break_on_hyphens=False),
+        "",
+        "```",
+        carry.LENT_CALL,
+        "```",
+        "",
+        *textwrap.wrap(after, 104, break_on_hyphens=False),
+        "",
+    ]
