@@ -65,7 +65,8 @@ def template_values(job: JobInput, seed: int, files: JobFiles, tag: str) -> dict
         job: a job from `contract.job.parse_job_input` (its `plan` is set).
         seed: the seed both sampling stages use.
         files: the job's uploaded input files (`JobFiles`).
-        tag: the job's file-name tag; the MP4 is saved as ``ltxw/<tag>_<counter>_.mp4``.
+        tag: the run's file-name tag (the handler's ``<job tag>-<run>``); the MP4 is saved as
+            ``ltxw/<tag>_<counter>_.mp4``.
     """
     plan = job.plan
     image = files.image

@@ -279,7 +279,8 @@ class JobHandler:
         and ComfyUI's history entry, whatever way the job ended.
 
         Only names the worker made are touched: ``ltxw-<tag>-*`` in the input folder,
-        ``ltxw/<tag>_<counter>_.<ext>`` in the output folder (SaveVideo's pattern) and
+        ``ltxw/<tag>-<run>_<counter>_.<ext>`` in the output folder (SaveVideo's pattern; ``<run>``
+        is 8 hex digits new for every run of the job) and
         ``<tag>.mp4`` / ``<tag>.jpg`` in OUTPUT_DIR, except the files in `keep`: the video and
         poster a successful job delivers as local paths (no bucket configured; SPEC.md
         "Configuration"). After an upload that failed, a probe or poster that failed, a cancel
@@ -292,8 +293,8 @@ class JobHandler:
         if input_dir is not None:
             doomed += input_dir.glob(f"ltxw-{tag}-*")
         if output_dir is not None:
-            pattern = re.compile(rf"{re.escape(tag)}_\d+_?\.\w+")
-            doomed += [p for p in (output_dir / "ltxw").glob(f"{tag}_*") if pattern.fullmatch(p.name)]
+            pattern = re.compile(rf"{re.escape(tag)}-[0-9a-f]{{8}}_\d+_?\.\w+")
+            doomed += [p for p in (output_dir / "ltxw").glob(f"{tag}-*") if pattern.fullmatch(p.name)]
         out_dir = Path(self.settings.output_dir)
         doomed += [p for p in (out_dir / f"{tag}.mp4", out_dir / f"{tag}.jpg") if p.resolve() not in keep]
         for path in doomed:
@@ -349,7 +350,9 @@ class JobHandler:
             input_facts = checked.facts
         t_inputs = time.monotonic()
 
-        compiled = compile_job(template, spec, seed, files, tag)
+        # a name of this run: ComfyUI caches a prompt it ran before, and would answer RunPod's rerun
+        # of the same job (same id, same input) with the earlier run's MP4, which clean-up removed
+        compiled = compile_job(template, spec, seed, files, f"{tag}-{uuid.uuid4().hex[:8]}")
         if not await asyncio.to_thread(self.client.is_ready, deadline=deadline):
             # ComfyUI is restarting (its supervisor brings it back): wait a bounded time for it.
             log.warning("ComfyUI is not answering; waiting up to %.0f s", self.settings.comfy_recover_timeout_s)

@@ -56,7 +56,23 @@ def test_a_failed_poster_leaves_no_file_of_the_job(comfy, tmp_path):
     assert result["error_code"] == ErrorCode.OUTPUT_MISSING.value, result
     left = sorted(p.name for p in out_dir.iterdir())
     assert left == ["poster-fail.jpg"], left  # only the folder the test put there
-    assert not [p for p in (comfy.output_dir / "ltxw").glob("poster-fail_*")]
+    assert not [p for p in (comfy.output_dir / "ltxw").glob("poster-fail*")]
+
+
+def test_a_rerun_of_the_same_job_makes_its_video_again(comfy, tmp_path):
+    """RunPod may run a job again under the same id with the same input. ComfyUI caches a prompt
+    it ran before: with the same SaveVideo prefix it answered the rerun with the first run's
+    file, which the first run's clean-up had removed (OUTPUT_MISSING, every time). Each run now
+    saves under a name of its own; the upstream nodes still come from ComfyUI's cache."""
+    handler = JobHandler(load_settings(comfy_port=comfy.port, output_dir=tmp_path / "out",
+                                       comfy_input_dir=comfy.input_dir, comfy_output_dir=comfy.output_dir)).start()
+    model = "ltx-2-t2v" if comfy.has_ltx2 else "ltxv-t2v"
+    job = {"model": model, "prompt": "a paper boat", "duration": 2, "aspect_ratio": "1:1", "seed": 3}
+    first = run_job(handler, job, job_id="rerun")
+    again = run_job(handler, job, job_id="rerun")
+    assert "error" not in first and "error" not in again, again
+    assert Path(again["video_path"]).stat().st_size == again["video"]["bytes"]
+    assert not [p for p in (comfy.output_dir / "ltxw").glob("rerun*")]
 
 
 # -- 3: a cancel while an upload is in flight ------------------------------------------------------
