@@ -199,15 +199,21 @@ def test_start_comfyui_passes_no_secret(tmp_path):
     assert not set(SECRETS) & set(child), sorted(child)
 
 
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
 def test_the_session_comfyui_holds_only_allowlisted_names(comfy):
     """The suite's own ComfyUI (started by conftest with `start_comfyui`): every variable in its
     /proc environ is on the allowlist."""
     from ltx_worker.comfy.process import ENV_NAMES, ENV_PREFIXES
 
-    pids = subprocess.run(["pgrep", "-f", f"--port {comfy.port}"], capture_output=True, text=True).stdout.split()
-    pids = [p for p in pids if "main.py" in Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace")]
-    if not pids:
-        pytest.skip("the session's ComfyUI process was not found")
+    def cmdline(pid: str) -> list[str]:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            return []
+
+    pids = [p for p in os.listdir("/proc") if p.isdigit() and "main.py" in cmdline(p)
+            and str(comfy.port) in cmdline(p)]
+    assert pids, "the session's ComfyUI process was not found"
     names = set(_environ(int(pids[0])))
     assert all(n in ENV_NAMES or n.startswith(ENV_PREFIXES) for n in names), sorted(names)
 
