@@ -32,11 +32,8 @@ import av
 
 from .input_budget import NO_BUDGET, InputBudget
 from .inputs import input_error
-from .media_open import AUDIO_DEMUXERS, VIDEO_DEMUXERS, decoded_frames, open_media
+from .media_open import decoded_frames, open_media
 
-#: Container formats (FFmpeg demuxer names, any of the comma-separated aliases) accepted.
-AUDIO_FORMATS = frozenset(name for demuxer in AUDIO_DEMUXERS for name in demuxer.split(","))
-VIDEO_FORMATS = frozenset(name for demuxer in VIDEO_DEMUXERS for name in demuxer.split(","))
 #: Sample rates a sound track may have (Hz): telephone to studio.
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8_000, 192_000
 MAX_CHANNELS = 8
