@@ -15,7 +15,8 @@ loaders read:
 file (folder under models/)       contents
 ================================  ===============================================
 checkpoints/ltx-2-19b-*-fp8       ``model.diffusion_model.*`` AV transformer,
-                                  ``vae.*`` video VAE, ``audio_vae.*`` audio VAE,
+                                  ``vae.*`` video VAE (mosaic decoder:
+                                  :mod:`.mosaic_decoder`), ``audio_vae.*`` audio VAE,
                                   ``vocoder.*`` vocoder,
                                   ``text_embedding_projection.aggregate_embed.*``;
                                   metadata ``{"config": json}`` with the sizes

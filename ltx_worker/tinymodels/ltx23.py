@@ -14,7 +14,7 @@ ComfyUI 0.33.0"). The sizes are ltx2's; the differences from LTX-2:
 * text projection ``text_embedding_projection.{video,audio}_aggregate_embed.{weight,bias}`` in
   the checkpoint: the tiny Gemma 3's ``hidden_size * (num_hidden_layers + 1)`` = 96 stacked
   hidden states to the video and audio cross-attention widths (ComfyUI's ``dual_linear``);
-* a quieter video decoder (:data:`DECODER_OUTPUT_SCALE`), so the noise videos encode fast;
+* the video decoder paints a mosaic (:mod:`.mosaic_decoder`), as LTX-2's does, so videos encode fast;
 * vocoder with bandwidth extension (``vocoder.vocoder.*``, ``vocoder.bwe_generator.*``,
   ``vocoder.mel_stft.*``): 16 kHz HiFi-GAN, then a BWE generator to 48 kHz whose STFT and mel
   buffers hold a real Hann-windowed DFT basis and a Slaney mel filterbank.
@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING
 
 from . import gemma3, ltx2, ltx2_checkpoint
 from .common import _prepare_comfy, _randomised, _save, lora_state_dict, lora_targets
+from .mosaic_decoder import mosaic_video_decoder
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
@@ -94,12 +95,6 @@ VOCODER_CONFIG: dict = {
         "num_mels": 64,
     },
 }
-
-#: Factor on the video decoder's last convolution (``decoder.conv_out``) of the 2.3 and 2.5 VAEs.
-#: A random decoder otherwise outputs full-range per-pixel noise (std ~0.6 in [-1, 1]) that
-#: H.264 cannot compress: a 1280x704, 49-frame clip took ~8 s to encode and 20 MB. Scaled, the
-#: frames are mid-grey with noise of a few levels (~50 KB, ~1 s); still seed- and input-dependent.
-DECODER_OUTPUT_SCALE: float = 0.1
 
 CHECKPOINTS: dict[str, int] = {
     "ltx-2.3-22b-distilled-fp8.safetensors": 2311,
@@ -165,17 +160,8 @@ def checkpoint_state_dict(seed: int) -> dict[str, torch.Tensor]:
     parts = av_parts(TRANSFORMER_CONFIG, VOCODER_CONFIG)
     state = {prefix + key: value for prefix, part in parts.items() for key, value in part.items()}
     state.update(text_projection_shapes(TRANSFORMER_CONFIG, gemma3.GEMMA_TEXT_CONFIG))
-    state = quiet_video_decoder(_randomised(state, seed), "vae.")
+    state = mosaic_video_decoder(_randomised(state, seed), "vae.")
     return fix_vocoder_buffers(state, VOCODER_CONFIG, "vocoder.")
-
-
-def quiet_video_decoder(state: dict, prefix: str) -> dict:
-    """Scale ``<prefix>decoder.conv_out.conv.{weight,bias}`` by :data:`DECODER_OUTPUT_SCALE`
-    (in place); returns `state`."""
-    for leaf in ("weight", "bias"):
-        key = f"{prefix}decoder.conv_out.conv.{leaf}"
-        state[key] = state[key] * DECODER_OUTPUT_SCALE
-    return state
 
 
 def av_parts(transformer_config: dict, vocoder_config: dict, *, keyframes: bool = False) -> dict[str, dict]:

@@ -15,7 +15,7 @@ diffusion_models/ltx-2.5-22b-distilled-transformer-comfy-int8-convrot  ``model.d
 .safetensors                                                           (plain float32, not int8);
                                                                        metadata ``config``
 vae/ltx-2.5-video-vae-bf16.safetensors                                 ltx2's conv video VAE,
-                                                                       quiet decoder as 2.3's
+                                                                       mosaic decoder
                                                                        (``encoder.*``,
                                                                        ``decoder.*``, statistics),
                                                                        bf16; metadata ``vae``
@@ -51,6 +51,7 @@ import pathlib
 
 from . import gemma4, ltx2, ltx2_checkpoint, ltx23
 from .common import _prepare_comfy, _randomised, _save
+from .mosaic_decoder import mosaic_video_decoder
 
 #: Transformer config (metadata ``config["transformer"]``): LTX-2.3's, no video FF bias.
 TRANSFORMER_CONFIG: dict = {**ltx23.TRANSFORMER_CONFIG, "ff_bias": False}
@@ -95,7 +96,7 @@ def write_tiny_ltx25(models_dir: pathlib.Path) -> list[pathlib.Path]:
     written.append(_save(transformer, models_dir / "diffusion_models" / TRANSFORMER_FILE,
                          {"config": json.dumps({"transformer": TRANSFORMER_CONFIG}, sort_keys=True)}))
 
-    video_vae = ltx23.quiet_video_decoder(_randomised(dict(parts["vae."]), _VIDEO_VAE_SEED), "")
+    video_vae = mosaic_video_decoder(_randomised(dict(parts["vae."]), _VIDEO_VAE_SEED), "")
     written.append(_save(_cast(video_vae, bf16), models_dir / "vae" / VIDEO_VAE_FILE,
                          {"config": json.dumps({"vae": ltx2_checkpoint.VIDEO_VAE_CONFIG}, sort_keys=True)}))
 

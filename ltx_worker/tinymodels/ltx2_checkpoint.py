@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .common import _prepare_comfy, _randomised
 from .gemma3 import GEMMA_TEXT_CONFIG
+from .mosaic_decoder import mosaic_video_decoder
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import torch
@@ -192,7 +193,7 @@ def checkpoint_state_dict(seed: int) -> dict[str, torch.Tensor]:
     out["text_embedding_projection.aggregate_embed.weight"] = torch.empty(
         TRANSFORMER_CONFIG["caption_channels"], projection_in
     )
-    return _randomised(out, seed)
+    return mosaic_video_decoder(_randomised(out, seed), "vae.")
 
 
 def _transformer_kwargs() -> dict:

@@ -87,6 +87,10 @@ TRANSFORMER_CONFIG: dict[str, Any] = {
 # patch size 8, two 2x space steps and three 2x time steps give exactly that.
 _LATENT_CHANNELS = 128
 _WIDTH = 128
+#: The decoder's width (``decoder_base_channels``; every decoder stage keeps it): the 48 signal
+#: channels the block-mean decoder needs at the latent stage, no more. Decoding 49 frames at
+#: 704x704 (float32, 2 cores) took 5.7 s at the encoder's width of 128, 2.5 s at 64, 1.9 s at 48.
+_DECODER_WIDTH = 48
 _PATCH = 8
 # Constant channel value that makes the VAE's PixelNorm (x / rms over channels) almost a fixed
 # scale, so the signal channels pass it linearly. A power of two times 1.25: exact in bfloat16.
@@ -109,6 +113,7 @@ VAE_CONFIG: dict[str, Any] = {
     "causal_decoder": False,
     "timestep_conditioning": False,
     "scaling_factor": 1.0,
+    "decoder_base_channels": _DECODER_WIDTH,
     "encoder_blocks": [
         ["compress_space_res", {"multiplier": 1}],
         ["compress_space_res", {"multiplier": 1}],
@@ -343,6 +348,7 @@ def _vae_state_dict() -> dict[str, Any]:
         w[(m, 16 + m) + enc_tap] = 2.0 * enc_rms
 
     # decoder conv_in: latent channels 0..47 into channels 0..47; res_x block stays zero (identity)
+    c = _DECODER_WIDTH
     w = need("decoder.conv_in.conv.weight", (c, _LATENT_CHANNELS, 3, 3, 3))
     for m in range(16 * colours):
         w[(m, m) + dec_tap] = 1.0
@@ -357,7 +363,7 @@ def _vae_state_dict() -> dict[str, Any]:
     w = need("decoder.up_blocks.4.conv.conv.weight", (4 * c, c, 3, 3, 3))
     for m in range(16 * colours):
         w[(m, m) + dec_tap] = 1.0
-    # 16 -> 8 px: channels 0..2 = colour, 3..5 = -colour, 6..127 = _K (for PixelNorm)
+    # 16 -> 8 px: channels 0..2 = colour, 3..5 = -colour, 6..c-1 = _K (for PixelNorm)
     w = need("decoder.up_blocks.5.conv.conv.weight", (4 * c, c, 3, 3, 3))
     for m in range(4 * colours):
         w[(m, m) + dec_tap] = 1.0
