@@ -86,6 +86,9 @@ VALUES = {"prompt": "A red fox runs through fresh snow at dawn.", "negative_prom
           "fps": 24, "seed": 123456789, "filename_prefix": "ltxw/job-1",
           "camera_preset": "dolly_in", "camera_strength": 1.5}
 LOAD_TIMEOUT_S = 60
+#: How long after a load the editor has had to check models and media (it does so after the
+#: graph is configured) before the test reads its error overlay.
+CHECK_S = 1.5
 RUN_TIMEOUT_S = 300
 #: How long a click waits for an overlay over the editor to go before the test fails on it.
 OVERLAY_TIMEOUT_S = 15
@@ -178,6 +181,7 @@ class Editor:
                                                "download.prompt_for_download": False})
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
         self.driver.set_script_timeout(30)
+        self.loaded_at = 0.0
 
     def quit(self) -> None:
         self.driver.quit()
@@ -185,7 +189,7 @@ class Editor:
     def js(self, script: str, *args):
         return self.driver.execute_script(script, *args)
 
-    def wait(self, what: str, predicate, timeout: float = LOAD_TIMEOUT_S, every: float = 0.25):
+    def wait(self, what: str, predicate, timeout: float = LOAD_TIMEOUT_S, every: float = 0.05):
         deadline = time.monotonic() + timeout
         while True:
             value = predicate()
@@ -214,9 +218,10 @@ class Editor:
                     blocking = [err.msg.splitlines()[0]]
             if time.monotonic() > deadline:
                 shot = self.screenshot("overlay-" + "".join(c if c.isalnum() else "_" for c in what))
+                blocking += [f"the editor's error card {card!r}" for card in self.error_cards_now()]
                 raise AssertionError(f"{'; '.join(blocking)} stayed over the editor for {timeout:.0f} s, "
                                      f"in the way of {what} (screenshot {shot})")
-            time.sleep(0.2)
+            time.sleep(0.05)
 
     def click(self, what: str, element) -> None:
         self.when_clear(f"a click on {what}", element.click)
@@ -258,10 +263,15 @@ class Editor:
                   and path.stem in self.js("return document.title + ' ' + "
                                            "(document.querySelector('[data-testid=topbar-workflow-tabs]')"
                                            "?.innerText || '')"))
-        time.sleep(1.5)  # the editor checks models and media after the graph is configured
+        self.loaded_at = time.monotonic()
 
     def error_cards(self) -> list[str]:
-        """What the editor's error overlay says (missing node types, models, media...)."""
+        """What the editor's error overlay says (missing node types, models, media...), once
+        `CHECK_S` has passed since the last `load` (the test does other work meanwhile)."""
+        time.sleep(max(0.0, self.loaded_at + CHECK_S - time.monotonic()))
+        return self.error_cards_now()
+
+    def error_cards_now(self) -> list[str]:
         return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, "[data-testid=error-overlay]")
                 if e.is_displayed()]
 
@@ -284,9 +294,13 @@ class Editor:
                  if e.is_displayed() and e.get_attribute("aria-label") == label), None), timeout=10)
             if i < len(labels) - 1:
                 self.hover(f"menu item {label!r}", item)
-                time.sleep(0.3)
-                if not any(e.is_displayed() and e.get_attribute("aria-label") == labels[i + 1]
-                           for e in self.driver.find_elements(By.CSS_SELECTOR, "[role=menuitem]")):
+                deadline = time.monotonic() + 0.5
+                while not (opened := any(e.is_displayed() and e.get_attribute("aria-label") == labels[i + 1]
+                                         for e in self.driver.find_elements(By.CSS_SELECTOR, "[role=menuitem]"))):
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
+                if not opened:
                     self.click(f"menu item {label!r}", item)  # a submenu opens on hover, or else on a click
             else:
                 self.click(f"menu item {label!r}", item)
@@ -306,8 +320,8 @@ class Editor:
                 self.when_clear("the export's download")
             return [p for p in dest.iterdir() if p.suffix == ".json"]
 
+        # Chromium writes `<name>.crdownload` and renames it when the download is complete
         files = self.wait("the export download", downloaded, timeout=20)
-        time.sleep(0.3)
         return json.loads(files[0].read_text(encoding="utf-8"))
 
     def combo_entries(self, title: str, widget: str) -> list[str]:
@@ -446,7 +460,7 @@ def _wait_history(comfy, before: set[str], timeout: float) -> tuple[str, dict]:
             status = history[prompt_id].get("status") or {}
             if status.get("completed") or status.get("status_str") == "error":
                 return prompt_id, history[prompt_id]
-        time.sleep(0.5)
+        time.sleep(0.1)
     raise AssertionError(f"the queued prompt did not finish in {timeout:.0f} s")
 
 
@@ -481,8 +495,6 @@ def test_template_round_trip_in_the_editor(name, editor, comfy, tmp_path, leave_
     t0 = time.monotonic()
     editor.open()
     editor.load(twin, expected_nodes=len(ui["nodes"]))
-    shot = editor.screenshot(f"{name}-loaded")
-    assert editor.error_cards() == [], f"the editor reports problems (screenshot {shot})"
     assert editor.node_errors() == []
     if name == "ltx2_i2v_fast" and os.environ.get("LTXW_AUTHORING_SCREENSHOT"):
         _docs_screenshot(editor, Path(os.environ["LTXW_AUTHORING_SCREENSHOT"]))
@@ -505,6 +517,10 @@ def test_template_round_trip_in_the_editor(name, editor, comfy, tmp_path, leave_
     _assert_fills_the_same(exported, name, comfy.object_info, tmp_path)
     saved_ui = editor.export(api=False, dest=tmp_path / "export-ui")
     assert differences(ui_to_api(saved_ui, comfy.object_info), exported) == []
+    # (step 1's last check, read once the editor has had CHECK_S to check models and media)
+    shot = editor.screenshot(f"{name}-loaded")
+    assert editor.error_cards() == [], f"the editor reports problems (screenshot {shot})"
+    assert editor.node_errors() == []
 
     # 4. a tiny job from the editor's Run button; the MP4 appears
     bindings = _bindings(name)

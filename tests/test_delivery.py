@@ -28,7 +28,8 @@ SECRET = "whsec_" + base64.b64encode(b"delivery-test-secret-32-bytes-ok").decode
 
 def t2v(comfy, **extra) -> dict:
     model = "ltx-2-t2v" if comfy.has_ltx2 else "ltxv-t2v"
-    return {"model": model, "prompt": "a red kite over a green hill", "duration": 2, "seed": 11, **extra}
+    return {"model": model, "prompt": "a red kite over a green hill", "duration": 2, "seed": 11,
+            "aspect_ratio": "1:1", **extra}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def stored(comfy, s3, receiver, tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("stored-out")
     settings = load_settings(
         comfy_port=comfy.port, output_dir=out_dir, webhook_secret=SECRET,
-        bucket_key_prefix="jobs/", inline_max_bytes=64 << 20,  # tiny weights make noisy, large MP4s
+        bucket_key_prefix="jobs/", inline_max_bytes=64 << 20,  # room for the MP4 whatever the tiny weights paint
         **s3.settings("videos"),
     )
     handler = JobHandler(settings).start()

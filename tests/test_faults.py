@@ -28,6 +28,11 @@ from support import free_port, run_job
 NODE_DIRS = [PROJECT_ROOT / "tests" / "comfy_nodes", PROJECT_ROOT / "custom_nodes"]
 
 
+#: For a job that only has to succeed: 1:1 has 55 % of 16:9's pixels. A job that must still be
+#: running when the test acts on it (kill, cut, cancel, deadline) keeps the default 16:9.
+SMALL = {"aspect_ratio": "1:1"}
+
+
 def t2v(comfy, **extra) -> dict:
     """A small job with a fresh seed: ComfyUI's cache must not turn it into a no-op."""
     model = "ltx-2-t2v" if comfy.has_ltx2 else "ltxv-t2v"
@@ -110,7 +115,7 @@ def test_comfyui_killed_mid_job_fails_fast_then_recovers(comfy, supervised_comfy
     # the supervisor brings ComfyUI back, and the next job succeeds
     assert wait_until(lambda: s["pidfile"].read_text() != str(old_pid), 30)
     s["client"].wait_ready(120)
-    result = run_job(handler, t2v(comfy), job_id="after-kill")
+    result = run_job(handler, t2v(comfy, **SMALL), job_id="after-kill")
     assert "error" not in result, result
 
 
@@ -123,7 +128,7 @@ def test_a_deadline_shorter_than_the_job_times_out_and_empties_the_queue(comfy, 
     assert elapsed < 2.5 + 3, elapsed
     assert wait_until(lambda: queue_empty(comfy.url), 30), "ComfyUI still runs the timed-out prompt"
     assert not list(Path(job_handler.settings.output_dir).glob("deadline-1*"))  # issue 23, finding 8
-    ok = run_job(job_handler, t2v(comfy), job_id="after-deadline")
+    ok = run_job(job_handler, t2v(comfy, **SMALL), job_id="after-deadline")
     assert "error" not in ok, ok
 
 
@@ -150,7 +155,7 @@ def test_a_runpod_cancel_interrupts_comfyui(comfy, tmp_path):
         assert api.final("cancel-me") is None or "error" in api.final("cancel-me").get("output", {})
         assert "cancelled; stopping its prompt" in log_path.read_text()
         assert not list((tmp_path / "out").glob("cancel-me*"))  # issue 23, finding 8
-        api.add_job("after-cancel", t2v(comfy))
+        api.add_job("after-cancel", t2v(comfy, **SMALL))
         final = api.wait_final("after-cancel", 240)
         assert final is not None and "error" not in final["output"], final
         assert proc.poll() is None
@@ -205,5 +210,5 @@ def test_cuda_out_of_memory_becomes_out_of_memory_and_frees_models(comfy, job_ha
         job_handler.client.run_prompt(graph, timeout_s=60)
     assert err.value.code.value == "OUT_OF_MEMORY" and err.value.retryable is True
     assert err.value.details["models_unloaded"] is True and "'Sampler'" in err.value.message
-    ok = run_job(job_handler, t2v(comfy), job_id="after-oom")
+    ok = run_job(job_handler, t2v(comfy, **SMALL), job_id="after-oom")
     assert "error" not in ok, ok

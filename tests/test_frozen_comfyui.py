@@ -196,6 +196,10 @@ def running(url: str) -> bool:
         return False
 
 
+#: The job's deadline: ComfyUI is frozen 2.5 s after the submit, well inside it.
+DEADLINE_S = 6
+
+
 @pytest.mark.timeout(120)
 def test_a_frozen_comfyui_cannot_hold_a_job_past_its_deadline(private_comfy):
     c = private_comfy
@@ -206,7 +210,7 @@ def test_a_frozen_comfyui_cannot_hold_a_job_past_its_deadline(private_comfy):
     choices = [("ltx-2-t2v", "pro"), ("ltx-2-t2v", "fast"), ("ltxv-t2v", "pro"), ("ltxv-t2v", "fast")]
     model, quality = next(pick for pick in choices if served is None or pick in served)
     job = {"model": model, "quality": quality, "resolution": "1080p", "duration": 10, "seed": 7,
-           "prompt": "a lighthouse in a storm at night", "deadline_s": 10}
+           "prompt": "a lighthouse in a storm at night", "deadline_s": DEADLINE_S}
     box: dict = {}
 
     def target() -> None:
@@ -227,9 +231,9 @@ def test_a_frozen_comfyui_cannot_hold_a_job_past_its_deadline(private_comfy):
     assert "result" in box, "the job hung on the frozen ComfyUI"
     took = box["at"] - submitted
     result = box["result"]
-    print(f"frozen ComfyUI: TIMEOUT after {took:.1f} s (deadline 10 s): {result.get('message')}")
+    print(f"frozen ComfyUI: TIMEOUT after {took:.1f} s (deadline {DEADLINE_S} s): {result.get('message')}")
     assert result["error_code"] == "TIMEOUT", result
-    assert took < 15, took
+    assert took < DEADLINE_S + 5, took
     assert result["retryable"] is True and result.get("refresh_worker") is True, result
     assert_no_library_text(result["message"])
     assert_no_library_text(result["error"])

@@ -48,7 +48,7 @@ def local_api(comfy, tmp_path_factory):
 
 def t2v_input(comfy) -> dict:
     model = "ltx-2-t2v" if comfy.has_ltx2 else "ltxv-t2v"
-    return {"model": model, "prompt": "a paper boat on a puddle", "duration": 2, "seed": 3}
+    return {"model": model, "prompt": "a paper boat on a puddle", "duration": 2, "seed": 3, "aspect_ratio": "1:1"}
 
 
 def test_runsync_returns_the_video(comfy, local_api):
@@ -56,7 +56,7 @@ def test_runsync_returns_the_video(comfy, local_api):
     body = resp.json()
     assert body["status"] == "COMPLETED", body
     out = body["output"]
-    assert out["video"]["frames"] == 49 and out["video"]["width"] == 1280
+    assert out["video"]["frames"] == 49 and out["video"]["width"] == 704
     assert os.path.isfile(out["video_path"])
 
 

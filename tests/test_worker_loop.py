@@ -50,7 +50,8 @@ def worker(comfy, s3, tmp_path_factory):
 def test_progress_then_the_final_output_reach_runpod(worker, comfy, s3):
     api, proc, log_path = worker
     model = "ltx-2-t2v" if comfy.has_ltx2 else "ltxv-t2v"
-    api.add_job("loop-job-1", {"model": model, "prompt": "waves on a rocky shore", "duration": 2, "seed": 5})
+    api.add_job("loop-job-1", {"model": model, "prompt": "waves on a rocky shore", "duration": 2, "seed": 5,
+                                   "aspect_ratio": "1:1"})
     final = api.wait_final("loop-job-1", timeout_s=240)
     assert final is not None, "no result posted:\n" + log_path.read_text()[-3000:]
     output = final["output"]
