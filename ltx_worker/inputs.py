@@ -22,6 +22,8 @@ import logging
 import re
 import struct
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import requests
 import urllib3
@@ -93,9 +95,46 @@ def fetch_source(source: str, *, field: str, max_bytes: int, timeout_s: float,
 
 def _download(url: str, field: str, max_bytes: int, clock: FileClock) -> bytes:
     """`url`'s body, fetched by a `_Download` thread while this one watches `clock`."""
+    chunks: list[bytes] = []
+    _run_download(_Download(url, field, max_bytes, chunks.append), clock)
+    return b"".join(chunks)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What `download_to` got: the HTTP status (200, or 304 when a conditional request matched:
+    nothing written), the answer's validators and the bytes written."""
+
+    status: int
+    etag: str | None
+    last_modified: str | None
+    content_length: int | None
+    bytes: int
+
+
+def download_to(url: str, sink: Callable[[bytes], object], *, field: str, max_bytes: int, clock: FileClock,
+                headers: dict[str, str] | None = None) -> Fetched:
+    """Stream `url`'s body into `sink` (a file's ``write``, a hash's ``update``...) under the same
+    rules as `fetch_source`'s downloads (SSRF-safe, `max_bytes` by Content-Length and while
+    reading, `clock`'s budget, deadline and cancel). `headers` go with the request (e.g.
+    ``If-None-Match``); a 304 answer is returned, not raised.
+
+    Raises:
+        WorkerError: as `fetch_source` for an http(s) URL.
+    """
+    job = _Download(url, field, max_bytes, sink, headers=headers)
+    _run_download(job, clock)
+    answer = job.headers
+    length = answer.get("Content-Length", "")
+    return Fetched(job.status, answer.get("ETag"), answer.get("Last-Modified"),
+                   int(length) if length.isdigit() else None, job.total)
+
+
+def _run_download(job: _Download, clock: FileClock) -> None:
+    """Run `job` in its own thread while this one watches `clock`; raise its error, if any."""
     clock.check()
-    job = _Download(url, field, max_bytes, read_timeout=max(_MIN_READ_TIMEOUT_S, clock.left()))
-    threading.Thread(target=job.run, name=f"ltxw-fetch-{field}", daemon=True).start()
+    job.read_timeout = max(_MIN_READ_TIMEOUT_S, clock.left())
+    threading.Thread(target=job.run, name=f"ltxw-fetch-{job.field}", daemon=True).start()
     try:
         while not job.done.wait(_POLL_S):
             clock.check()
@@ -103,50 +142,54 @@ def _download(url: str, field: str, max_bytes: int, clock: FileClock) -> bytes:
         job.abandoned.set()  # a no-op once done; otherwise the thread drops the body at its next read
     if job.error is not None:
         raise job.error
-    return job.body
 
 
 class _Download:
-    """One SSRF-safe GET, run in its own thread (`run`); its result or error is kept for the caller.
+    """One SSRF-safe GET, run in its own thread (`run`); its status, headers and error are kept
+    for the caller, its body handed chunk by chunk to `sink`.
 
     The body is read with ``read1`` (one socket read at a time, each bounded by `read_timeout`),
     so a server that drips bytes cannot hold the thread in one big read once it is abandoned.
     """
 
-    def __init__(self, url: str, field: str, max_bytes: int, read_timeout: float) -> None:
-        self.url, self.field, self.max_bytes, self.read_timeout = url, field, max_bytes, read_timeout
+    def __init__(self, url: str, field: str, max_bytes: int, sink: Callable[[bytes], object],
+                 headers: dict[str, str] | None = None) -> None:
+        self.url, self.field, self.max_bytes, self.sink, self.request_headers = url, field, max_bytes, sink, headers
+        self.read_timeout = 30.0
         self.done = threading.Event()
         self.abandoned = threading.Event()
-        self.body = b""
+        self.status, self.headers, self.total = 0, {}, 0
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            self.body = self._get()
+            self._get()
         except BaseException as err:  # handed to the caller, which decides
             self.error = err
         finally:
             self.done.set()
 
-    def _get(self) -> bytes:
+    def _get(self) -> None:
         field = self.field
         try:
-            resp = rp_ssrf.safe_get(self.url, stream=True, timeout=self.read_timeout, max_bytes=self.max_bytes)
+            resp = rp_ssrf.safe_get(self.url, stream=True, timeout=self.read_timeout, max_bytes=self.max_bytes,
+                                    headers=self.request_headers)
             with resp:
+                self.status, self.headers = resp.status_code, resp.headers
                 if resp.status_code >= 400:
                     raise input_error(field, f"download answered HTTP {resp.status_code}",
                                       ErrorCode.INPUT_FETCH_FAILED,
                                       retryable=resp.status_code >= 500 or resp.status_code == 429)
-                chunks, total = [], 0
+                if resp.status_code == 304:
+                    return
                 while not self.abandoned.is_set():
                     chunk = resp.raw.read1(_CHUNK, decode_content=True)
                     if not chunk:
-                        return b"".join(chunks)
-                    total += len(chunk)
-                    if total > self.max_bytes:
+                        return
+                    self.total += len(chunk)
+                    if self.total > self.max_bytes:
                         raise input_error(field, f"file is larger than the {self.max_bytes} byte limit")
-                    chunks.append(chunk)
-                return b""  # abandoned: the caller has raised already
+                    self.sink(chunk)
         except rp_ssrf.SSRFError as err:
             if "size cap" in str(err):
                 raise input_error(field, f"file is larger than the {self.max_bytes} byte limit") from None
