@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
-import re
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -19,6 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .config_rules import _HOST_NAME, host_matches, resolve_bucket_region, storage_problems
 from .paths import PROJECT_ROOT, WORKFLOWS_DIR
 
 
@@ -149,6 +147,17 @@ class Settings(BaseSettings):
         False, description="also fetch models.txt entries without a size and sha256 (checked against "
         "the Hub's own hash at the named revision only); default: such entries are refused by name"
     )
+    # -- a job's own LoRAs (docs/loras.md) -------------------------------------------------------
+    lora_max_bytes: int = Field(2 << 30, gt=0, description="largest LoRA file a job's url may give (bytes)")
+    lora_fetch_timeout_s: float = Field(600.0, gt=0, description="download timeout of each LoRA file (s)")
+    lora_cache_dir: Path | None = Field(
+        None, description="the LoRA cache, shared by the workers on a volume; default: loras-cache beside "
+        "MODELS_FETCH_DIR when that volume is mounted, else ~/.cache/ltx-worker/loras"
+    )
+    lora_cache_bytes: int = Field(50 << 30, gt=0, description="size the LoRA cache is evicted down to (bytes)")
+    lora_cache_min_age_s: float = Field(
+        600.0, ge=0, description="a cached LoRA used more recently than this is never evicted (s)"
+    )
     runpod_init_timeout: float = Field(
         420.0, gt=0, description="RunPod's start-up limit (its own variable, 7 min by default); "
         "the worker only reads it to warn when a fetch at start will not fit in it (seconds)"
@@ -239,6 +248,16 @@ class Settings(BaseSettings):
         return self.models_fetch_profiles.split(",") if self.models_fetch_profiles else []
 
     @property
+    def lora_cache_path(self) -> Path:
+        """LORA_CACHE_DIR, else ``loras-cache`` beside MODELS_FETCH_DIR when its parent (the
+        network volume) exists, else ``~/.cache/ltx-worker/loras``."""
+        if self.lora_cache_dir is not None:
+            return self.lora_cache_dir
+        volume = self.models_fetch_dir.parent
+        return volume / "loras-cache" if volume.is_dir() and volume != Path("/") else (
+            Path.home() / ".cache" / "ltx-worker" / "loras")
+
+    @property
     def storage_enabled(self) -> bool:
         """Whether results go to object storage (BUCKET_NAME is set)."""
         return bool(self.bucket_name)
@@ -257,126 +276,6 @@ class Settings(BaseSettings):
     def comfy_url(self) -> str:
         """Base HTTP URL of the ComfyUI server, e.g. ``http://127.0.0.1:8188``."""
         return f"http://{self.comfy_host}:{self.comfy_port}"
-
-
-#: An entry of WEBHOOK_ALLOWED_HOSTS (lower-cased): a host name or IPv4 address, optionally
-#: ``*.``-prefixed, or an IPv6 address (brackets stripped).
-_HOST_NAME = re.compile(r"(?:\*\.)?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*|[0-9a-f]*:[0-9a-f:.]*:[0-9a-f.]*")
-
-
-def host_matches(host: str, patterns: Iterable[str]) -> bool:
-    """Whether `host` is allowed by `patterns` (WEBHOOK_ALLOWED_HOSTS's entries).
-
-    An entry matches its exact name, case-insensitively, a trailing dot and IPv6 brackets
-    ignored; ``*.example.com`` matches any name below example.com (``a.example.com``,
-    ``a.b.example.com``) but not example.com itself, nor ``evil-example.com``.
-    """
-    host = host.strip("[]").rstrip(".").lower()
-    patterns = [p.strip("[]").rstrip(".").lower() for p in patterns]
-    return any(host == p or (p.startswith("*.") and host.endswith(p[1:]) and len(host) > len(p) - 1)
-               for p in patterns)
-
-
-#: AWS S3 regional endpoint hosts (``s3.eu-west-1.amazonaws.com``, ``s3-eu-west-1...``,
-#: ``s3.dualstack.eu-west-1...``, ``bucket.s3.eu-west-1...``, China ``.amazonaws.com.cn``).
-_AWS_HOST = re.compile(r"(?:^|\.)s3(?:[.-]dualstack)?[.-](?P<region>[a-z]{2,5}(?:-[a-z]+)+-\d+)"
-                       r"\.amazonaws\.com(?:\.cn)?$")
-#: OCI's S3 compatibility host: ``<namespace>.compat.objectstorage.<region>.oraclecloud.com``.
-_OCI_HOST = re.compile(r"\.compat\.objectstorage\.(?P<region>[a-z0-9-]+)\.oraclecloud\.com$")
-#: What an AWS region looks like (us-east-1, eu-central-2, us-gov-west-1, eusc-de-east-1...).
-_AWS_REGION = re.compile(r"^[a-z]{2,5}(?:-[a-z]+)+-\d+$")
-
-
-def _endpoint_host(endpoint_url: str | None) -> str:
-    return (urlsplit(endpoint_url).hostname or "").lower() if endpoint_url else ""
-
-
-def _region_in_host(host: str) -> str | None:
-    """The region an AWS regional or OCI endpoint host names, else None."""
-    m = _AWS_HOST.search(host) or _OCI_HOST.search(host)
-    return m["region"] if m else None
-
-
-def _aws_default_region() -> str:
-    """The region AWS tools default to: AWS_REGION, AWS_DEFAULT_REGION, else us-east-1."""
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-
-
-def resolve_bucket_region(endpoint_url: str | None, region: str | None) -> str:
-    """BUCKET_REGION, or its default for BUCKET_ENDPOINT_URL when unset.
-
-    * no endpoint (AWS S3): ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else ``us-east-1``;
-    * an AWS regional endpoint (``s3.<region>.amazonaws.com``) or OCI's
-      (``<ns>.compat.objectstorage.<region>.oraclecloud.com``): the region in the host;
-    * any other endpoint (R2, GCS interop, MinIO...): ``auto``.
-    """
-    if region:
-        return region
-    if not endpoint_url:
-        return _aws_default_region()
-    return _region_in_host(_endpoint_host(endpoint_url)) or "auto"
-
-
-def storage_problems(settings: Settings) -> list[str]:
-    """What is wrong in the combination of BUCKET_* settings, one line each naming the variables.
-
-    Each field is already well-formed on its own; this checks that they make one usable
-    bucket: a bucket name with both credentials, an endpoint without the bucket in its path, a
-    region the endpoint (or AWS S3, without one) accepts. BUCKET_* values set without
-    BUCKET_NAME are refused too: storage would be silently off and the videos lost with the
-    worker.
-    """
-    s = settings
-    key_id, secret = s.bucket_access_key_id, s.bucket_secret_access_key
-    has_key = bool(key_id and key_id.get_secret_value())
-    has_secret = bool(secret and secret.get_secret_value())
-    if not s.bucket_name:
-        stray = [name for name, value in (
-            ("BUCKET_ENDPOINT_URL", s.bucket_endpoint_url), ("BUCKET_ACCESS_KEY_ID", has_key),
-            ("BUCKET_SECRET_ACCESS_KEY", has_secret), ("BUCKET_PUBLIC_BASE_URL", s.bucket_public_base_url),
-        ) if value]
-        if not stray:
-            return []
-        return [f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} set but BUCKET_NAME is not: "
-                "storage would be off and the videos would stay on the worker; set BUCKET_NAME "
-                f"or unset {'it' if len(stray) == 1 else 'them'}"]
-    problems = []
-    if not has_key and not has_secret:
-        problems.append("BUCKET_NAME is set but BUCKET_ACCESS_KEY_ID and BUCKET_SECRET_ACCESS_KEY are "
-                        "not: the bucket needs an access key")
-    elif not has_secret:
-        problems.append("BUCKET_ACCESS_KEY_ID is set but BUCKET_SECRET_ACCESS_KEY is not")
-    elif not has_key:
-        problems.append("BUCKET_SECRET_ACCESS_KEY is set but BUCKET_ACCESS_KEY_ID is not")
-    endpoint = s.bucket_endpoint_url
-    host = _endpoint_host(endpoint)
-    if endpoint and urlsplit(endpoint).path.strip("/").split("/")[-1] == s.bucket_name:
-        problems.append(f"BUCKET_ENDPOINT_URL ends with the bucket name {s.bucket_name!r}: give the "
-                        "service endpoint only (e.g. https://<account>.r2.cloudflarestorage.com) and "
-                        "the bucket in BUCKET_NAME")
-    region = s.bucket_region
-    if region is None:
-        return problems
-    if not endpoint:
-        if region.lower() == "auto":
-            problems.append(
-                "BUCKET_REGION=auto needs BUCKET_ENDPOINT_URL: with no endpoint the bucket is on AWS "
-                "S3, which has no region \"auto\" (s3.auto.amazonaws.com does not exist); unset "
-                "BUCKET_REGION (it then defaults to AWS_REGION, AWS_DEFAULT_REGION or us-east-1) or "
-                "set it to the bucket's AWS region, or set BUCKET_ENDPOINT_URL (R2, GCS, OCI, MinIO)")
-        elif not _AWS_REGION.match(region):
-            problems.append(f"BUCKET_REGION={region} is not an AWS region (e.g. eu-west-1) and "
-                            "BUCKET_ENDPOINT_URL is unset, which means AWS S3")
-        return problems
-    in_host = _region_in_host(host)
-    if in_host and region != in_host:
-        problems.append(f"BUCKET_REGION={region} does not match the region {in_host} in "
-                        f"BUCKET_ENDPOINT_URL ({host}): requests would be signed for the wrong "
-                        "region; unset BUCKET_REGION or make them agree")
-    elif region.lower() == "auto" and (host == "amazonaws.com" or host.endswith(".amazonaws.com")):
-        problems.append(f"BUCKET_REGION=auto with an AWS endpoint ({host}): AWS S3 has no region "
-                        "\"auto\"; set the bucket's AWS region")
-    return problems
 
 
 def load_settings(**overrides: object) -> Settings:

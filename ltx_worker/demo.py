@@ -4,7 +4,7 @@
 local test mode (``handler.py --test_input``) against a ComfyUI started by entrypoint.sh, then
 prints where the MP4 and poster are and what the video holds. It uses the real models when
 models.txt's files for the job are present (in $MODELS_DIR or ComfyUI's models/), otherwise it
-generates tiny random weights (ltx_worker.tinymodels): then the video shows noise, but every
+generates tiny random weights (ltx_worker.tinymodels): then the video shows a mosaic, but every
 part of the path is real. The model is the image-to-video model of the newest family
 (``workflows/<family>/family.json`` ``released``) that the ComfyUI tree runs and that has the
 quality asked for: LTX-2.5 on ComfyUI 0.33.0, the legacy LTX-Video 0.9 on the registry's 0.3.75.
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nModel:  {model} {args.quality} ({family.name})\nVideo:  {video}\nPoster: {run_dir / 'quickstart.jpg'}")
     print(f"        {facts.width}x{facts.height}, {facts.frames} frames at {facts.fps:g} fps "
           f"({facts.duration_s:g} s), audio: {'yes' if facts.has_audio else 'no'}, {facts.bytes} bytes"
-          + ("  [tiny random weights: expect noise, not a film]" if missing else ""))
+          + ("  [tiny random weights: expect a mosaic of blocks, not a film]" if missing else ""))
     return 0
 
 

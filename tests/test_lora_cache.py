@@ -247,3 +247,16 @@ def test_two_worker_processes_fetch_one_lora_once_and_never_show_a_partial_file(
     assert sorted(r["hit"] for r in results) == [FETCHED, REVALIDATED]
     assert (server.full, server.conditional) == (1, 1), "one download, then one conditional request"
     assert seen_sizes <= {len(body)}, f"a partial file had a final name: sizes {seen_sizes}"
+
+
+def test_the_cache_is_where_the_settings_say(tmp_path):
+    from ltx_worker.config import load_settings
+
+    cache = LoraCache.from_settings(load_settings(lora_cache_dir=tmp_path / "c", lora_cache_bytes=123,
+                                                  lora_cache_min_age_s=5))
+    assert (cache.root, cache.max_bytes, cache.min_age_s) == (tmp_path / "c", 123, 5)
+    volume = tmp_path / "runpod-volume"
+    volume.mkdir()
+    assert load_settings(models_fetch_dir=volume / "models").lora_cache_path == volume / "loras-cache"
+    assert load_settings(models_fetch_dir=tmp_path / "absent" / "models").lora_cache_path == \
+        Path.home() / ".cache" / "ltx-worker" / "loras"

@@ -309,7 +309,7 @@ def test_the_allowlist_defaults_to_the_host_of_webhook_url(tmp_path, loopback_al
 
 
 def test_allowed_host_patterns():
-    from ltx_worker.config import host_matches
+    from ltx_worker.config_rules import host_matches
 
     assert host_matches("hooks.example.com", ["hooks.example.com"])
     assert host_matches("HOOKS.Example.COM.", ["hooks.example.com"])

@@ -5,7 +5,7 @@ carry the job id (``<BUCKET_KEY_PREFIX><job id>.mp4`` / ``.jpg``) with the right
 large files go up in parts (boto3's managed transfer); the URL returned is public
 (``BUCKET_PUBLIC_BASE_URL/<key>``) or presigned (``BUCKET_PRESIGN_EXPIRY_S``). R2, S3, GCS
 interop and OCI work through the endpoint URL, region and path-style option. The settings are
-checked as a whole when they are loaded (``config.storage_problems``: credentials, endpoint,
+checked as a whole when they are loaded (``config_rules.storage_problems``: credentials, endpoint,
 region), and ``settings.bucket_region`` is already resolved there: unset, it is AWS_REGION /
 AWS_DEFAULT_REGION / us-east-1 for AWS S3 (no endpoint), the region in an AWS or OCI endpoint's
 host, else "auto" (R2, GCS); so a client built here never asks for ``s3.auto.amazonaws.com``.

@@ -49,7 +49,8 @@ from tenacity import (
     wait_exponential,
 )
 
-from ..config import Settings, host_matches
+from ..config import Settings
+from ..config_rules import host_matches
 from ..errors import ErrorCode, WorkerError
 from .webhook_post import post_pinned, url_port
 
@@ -106,7 +107,7 @@ class _Progress:
 
 def check_webhook_url(url: str, field: str = "webhook_url", allowed_hosts: Sequence[str] = ()) -> None:
     """Refuse a webhook URL that is not http(s), names a host outside `allowed_hosts` (when any
-    are given: WEBHOOK_ALLOWED_HOSTS, `config.host_matches`) or does not resolve to public
+    are given: WEBHOOK_ALLOWED_HOSTS, `config_rules.host_matches`) or does not resolve to public
     addresses only (the same SSRF rules as image URLs; the address goes to the log only).
 
     Raises:

@@ -34,13 +34,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import ErrorCode
 from ..input_budget import FileClock
 from ..inputs import download_to, input_error
 from ..models.download import Staging, file_lock
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,12 @@ class LoraCache:
         self.root, self.max_bytes, self.min_age_s = Path(root), max_bytes, min_age_s
         for sub in ("", ".urls", ".locks"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoraCache:
+        """The cache LORA_CACHE_DIR, LORA_CACHE_BYTES and LORA_CACHE_MIN_AGE_S describe."""
+        return cls(settings.lora_cache_path, max_bytes=settings.lora_cache_bytes,
+                   min_age_s=settings.lora_cache_min_age_s)
 
     def path_of(self, sha256: str) -> Path:
         """Where the file of content `sha256` is (or would be)."""
