@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .config_rules import _HOST_NAME, host_matches, resolve_bucket_region, storage_problems
+from .config_rules import HOST_PATTERN, host_matches, resolve_bucket_region, storage_problems
 from .paths import PROJECT_ROOT, WORKFLOWS_DIR
 
 
@@ -187,7 +187,7 @@ class Settings(BaseSettings):
             name = raw.strip().lower().rstrip(".")
             if not name:
                 continue
-            if not _HOST_NAME.fullmatch(name.strip("[]")):
+            if not HOST_PATTERN.fullmatch(name.strip("[]")):
                 raise ValueError(f"{raw.strip()!r} is not a host name or *.suffix pattern (no scheme, port or "
                                  "path; for any public host leave WEBHOOK_ALLOWED_HOSTS and WEBHOOK_URL unset)")
             names.append(name.strip("[]"))

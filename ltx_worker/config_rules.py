@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from .config import Settings
 
-__all__ = ["host_matches", "resolve_bucket_region", "storage_problems"]
+__all__ = ["HOST_PATTERN", "host_matches", "resolve_bucket_region", "storage_problems"]
 
 
 #: An entry of WEBHOOK_ALLOWED_HOSTS (lower-cased): a host name or IPv4 address, optionally
 #: ``*.``-prefixed, or an IPv6 address (brackets stripped).
-_HOST_NAME = re.compile(r"(?:\*\.)?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*|[0-9a-f]*:[0-9a-f:.]*:[0-9a-f.]*")
+HOST_PATTERN = re.compile(r"(?:\*\.)?[a-z0-9_-]+(?:\.[a-z0-9_-]+)*|[0-9a-f]*:[0-9a-f:.]*:[0-9a-f.]*")
 
 
 def host_matches(host: str, patterns: Iterable[str]) -> bool:
