@@ -79,8 +79,9 @@ VIDEO_VAE_CONFIG: dict = {
         ["compress_all_res", {"multiplier": 1}],
         ["res_x", {"num_layers": 1}],
     ],
+    # Listed from the pixel side; no res_x block there (the real VAE has one): at a quarter of the
+    # pixel size it was 40 % of a tiny decode (0.38 of 1.39 s at 704x704x49) for no test's sake.
     "decoder_blocks": [
-        ["res_x", {"num_layers": 1, "inject_noise": False}],
         ["compress_all", {"residual": True, "multiplier": 1}],
         ["compress_all", {"residual": True, "multiplier": 1}],
         ["compress_all", {"residual": True, "multiplier": 1}],

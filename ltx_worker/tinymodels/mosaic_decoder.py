@@ -8,11 +8,11 @@ what they need of a decoder is only that its output is a deterministic function 
 
 :func:`mosaic_video_decoder` rewrites the decoder weights of the tiny LTX-2 VAE
 (`ltx2_checkpoint.VIDEO_VAE_CONFIG`: conv_in, a res_x block, three ``compress_all`` 2x2x2
-depth-to-space upsamplers with a residual, a res_x block, conv_out and a 4x4 unpatchify; read
+depth-to-space upsamplers with a residual, conv_out and a 4x4 unpatchify; read
 against comfy/ldm/lightricks/vae/causal_video_autoencoder.py, ComfyUI 0.33.0) so that each
 latent cell (32x32 pixels, 8 frames; the first latent frame 1 frame) decodes to one colour:
 
-* conv_in and the first res_x block work at latent resolution and keep their random weights
+* conv_in and the res_x block work at latent resolution and keep their random weights
   (any tap): they mix neighbouring latent cells, which no block structure can notice.
 * Each upsampler's conv computes ``8 * C`` channels, channel ``c*8 + s`` going to sub-position
   ``s`` of output channel ``c`` (``DepthToSpaceUpsample.forward``, the einops pattern
@@ -21,7 +21,7 @@ latent cell (32x32 pixels, 8 frames; the first latent frame 1 frame) decodes to 
   so the residual's one channel is repeated), the current-frame, centre tap of row ``c*8 + s``
   carries ``-1`` on input channel ``s``: the residual cancels exactly and the output stays
   constant over each 2x2x2 cube.
-* The second and third upsamplers, the last res_x block and conv_out use their current-frame,
+* The second and third upsamplers and conv_out use their current-frame,
   centre tap only (causal decoder: temporal tap 2), so the cubes add up to 8x8x8 cells at a
   quarter of the pixel size; conv_out's 16 sub-pixel rows per colour are tied, so unpatchify
   paints 4x4-pixel squares of one colour: 32x32 pixels in all.
@@ -82,9 +82,8 @@ def mosaic_video_decoder(state: dict[str, torch.Tensor], prefix: str) -> dict[st
             rows[(slice(s, None, SUBPOSITIONS), s) + CENTRE] -= 1.0  # cancels the residual's channel s
         state[prefix + name + ".weight"] = rows.contiguous()
         state[prefix + name + ".bias"] = bias[::SUBPOSITIONS].repeat_interleave(SUBPOSITIONS).contiguous()
-    for conv in ("conv1", "conv2"):
-        name = f"decoder.up_blocks.4.res_blocks.0.{conv}.conv.weight"
-        state[prefix + name] = centre_only(get(name, (c, c, 3, 3, 3))).contiguous()
+    if any(k.startswith(prefix + "decoder.up_blocks.4.") for k in state):
+        raise ValueError(f"{prefix}decoder has a block after the upsamplers: not the tiny LTX-2 VAE")
     colours = 3
     weight = centre_only(get("decoder.conv_out.conv.weight", (colours * PATCH_PIXELS, c, 3, 3, 3)))
     bias = get("decoder.conv_out.conv.bias", (colours * PATCH_PIXELS,))
