@@ -51,9 +51,10 @@ class InputBudget:
             raise WorkerError(ErrorCode.TIMEOUT, f"{field}: the job's deadline passed while {doing} "
                                                  f"(deadline_s / JOB_DEADLINE_S)")
 
-    def file_clock(self, field: str, budget_s: float) -> FileClock:
-        """A clock for one file's download of at most `budget_s` wall-clock seconds, from now."""
-        return FileClock(self, field, budget_s, time.monotonic() + budget_s)
+    def file_clock(self, field: str, budget_s: float, setting: str = "IMAGE_FETCH_TIMEOUT_S") -> FileClock:
+        """A clock for one file's download of at most `budget_s` wall-clock seconds, from now;
+        `setting` names the variable that set `budget_s` (for the message when it runs out)."""
+        return FileClock(self, field, budget_s, time.monotonic() + budget_s, setting)
 
 
 #: No deadline, no cancel: what a caller outside a job (the CLI, tests) gets by default.
@@ -68,6 +69,7 @@ class FileClock:
     field: str
     budget_s: float
     ends: float
+    setting: str = "IMAGE_FETCH_TIMEOUT_S"
 
     def left(self) -> float:
         """Seconds until the first of the job's deadline and this file's budget end (may be < 0)."""
@@ -84,4 +86,4 @@ class FileClock:
         if time.monotonic() >= self.ends:
             raise WorkerError(ErrorCode.INPUT_FETCH_FAILED,
                               f"{self.field}: the download took longer than the {self.budget_s:g} s a file "
-                              f"may take (IMAGE_FETCH_TIMEOUT_S)")
+                              f"may take ({self.setting})")

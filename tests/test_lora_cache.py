@@ -260,3 +260,37 @@ def test_the_cache_is_where_the_settings_say(tmp_path):
     assert load_settings(models_fetch_dir=volume / "models").lora_cache_path == volume / "loras-cache"
     assert load_settings(models_fetch_dir=tmp_path / "absent" / "models").lora_cache_path == \
         Path.home() / ".cache" / "ltx-worker" / "loras"
+
+
+# -- fetch_lora: the cache with the checks, on the generator's real tiny files --------------------
+
+def test_a_url_lora_is_checked_against_the_jobs_model_before_it_is_cached(server, tmp_path, tiny_models):
+    from ltx_worker.input_budget import InputBudget
+    from ltx_worker.loras.fetch import fetch_lora
+
+    cache = LoraCache(tmp_path / "cache", max_bytes=1 << 30, min_age_s=0)
+    ckpt = tiny_models / "checkpoints" / "ltx-2-19b-dev-fp8.safetensors"
+    camera = (tiny_models / "loras" / "ltx-2-19b-lora-camera-control-dolly-in.safetensors").read_bytes()
+    other = (tiny_models / "loras" /
+             "ltx_2.3_22b_distilled_1.1_lora_dynamic_fro09_avg_rank_111_bf16.safetensors").read_bytes()
+    server.files.update({"/camera.safetensors": camera, "/other.safetensors": other,
+                         "/pic.safetensors": make_test_image(32, 32)})
+
+    def fetch(path: str, budget: InputBudget = NO_BUDGET, timeout_s: float = 30):
+        return fetch_lora(cache, field="loras[1]", url=server.url(path), sha256=None, family="ltx2",
+                          model_file=ckpt, max_bytes=1 << 30, timeout_s=timeout_s, budget=budget)
+
+    lora, fit = fetch("/camera.safetensors")
+    assert lora.hit == FETCHED and fit.modules > 10 and lora.sha256 == hashlib.sha256(camera).hexdigest()
+    for path, says in (("/other.safetensors", "names no weight of the ltx2 model"),
+                       ("/pic.safetensors", "not a safetensors file: it is a PNG image")):
+        with pytest.raises(WorkerError) as err:
+            fetch(path)
+        assert err.value.code.value == "INVALID_INPUT" and err.value.message.startswith("loras[1]: ")
+        assert says in err.value.message
+    assert final_files(cache.root) == [lora.name], "refused files are not cached"
+
+    server.drip_s = 0.05
+    with pytest.raises(WorkerError, match=r"loras\[1\]: the download took longer than the 0.3 s a file may "
+                                          r"take \(LORA_FETCH_TIMEOUT_S\)"):
+        fetch("/other.safetensors", timeout_s=0.3)

@@ -71,13 +71,17 @@ class Fit:
     trained_for: str | None
 
 
-def model_weights(checkpoint: Header, prefix: str = "model.diffusion_model.") -> dict[str, tuple[int, ...]]:
+def model_weights(checkpoint: Header, prefix: str | None = None) -> dict[str, tuple[int, ...]]:
     """The diffusion model's tensors of a checkpoint (or transformer file) header, named as
     ComfyUI's model state dict names them (``diffusion_model.<path>``) -> shape.
 
-    `prefix` is how the file stores them: ``model.diffusion_model.`` in the LTX all-in-one
-    checkpoints and in the LTX-2.5 transformer file the templates load.
+    `prefix` is how the file stores them; by default the first that its keys use of
+    ``model.diffusion_model.`` (the LTX all-in-one checkpoints, the tiny LTX-2.5 transformer),
+    ``diffusion_model.``, or none (a bare transformer file, whose keys UNETLoader takes as they are).
     """
+    if prefix is None:
+        prefix = next((p for p in ("model.diffusion_model.", "diffusion_model.")
+                       if any(name.startswith(p) for name in checkpoint.tensors)), "")
     return {"diffusion_model." + name[len(prefix):]: info.shape
             for name, info in checkpoint.tensors.items() if name.startswith(prefix)}
 
