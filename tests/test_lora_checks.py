@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
 import struct
 import zipfile
 from pathlib import Path
@@ -155,17 +156,13 @@ def test_damaged_headers_are_refused_saying_how(tmp_path, weights):
         (lambda d: d[sorted(d)[0]].update(shape=[4, -1]), "shape must be a list"),
         (lambda d: d.update(__metadata__={"a": 1}), "__metadata__ is not a map of strings"),
     ]:
-        shutil_copy(good, bad)
+        shutil.copyfile(good, bad)
         _rewrite_header(bad, edit)
         assert says in _refused(bad, weights), says
     bad.write_bytes(raw[:8] + raw[8:8 + n].replace(b"{", b'{"x": {"dtype": "F32", "shape": [0], '
                                                          b'"data_offsets": [0, 0]}, "x": 1, ', 1) + raw[8 + n:])
     bad.write_bytes(struct.pack("<Q", n + len(bad.read_bytes()) - len(raw)) + bad.read_bytes()[8:])
     assert "duplicate key 'x'" in _refused(bad, weights)
-
-
-def shutil_copy(src: Path, dest: Path) -> None:
-    dest.write_bytes(src.read_bytes())
 
 
 def test_keys_that_do_not_fit_the_model_are_refused_naming_the_first(tmp_path, weights):

@@ -178,9 +178,13 @@ def _check_module(target: str, parts: dict[str, tuple[int, ...]], weights: dict[
         shape = parts.get(suffix)
         if shape is None:
             continue
-        want = {"weight": weight, "bias": bias, "rows": None, "scalar": None}[rule]
-        ok = {"scalar": math.prod(shape) == 1, "rows": math.prod(shape) == weight[0]}.get(rule, shape == want)
-        if not ok or (rule == "bias" and bias is None):
+        if rule == "scalar":
+            ok = math.prod(shape) == 1
+        elif rule == "rows":
+            ok = math.prod(shape) == weight[0]
+        else:  # "weight" or "bias": the same shape as that tensor of the model (which must exist)
+            ok = shape == (weight if rule == "weight" else bias)
+        if not ok:
             raise FitError(f"module {where!r}: {suffix[1:]} of shape {list(shape)} does not fit "
                            f"(weight {list(weight)}{'' if bias is None else f', bias {list(bias)}'})")
     return ranks
