@@ -6,6 +6,7 @@ import asyncio
 import importlib.util
 import io
 import socket
+from pathlib import Path
 from types import ModuleType
 
 from PIL import Image, ImageDraw
@@ -24,6 +25,15 @@ def pack_module(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def proc_cmdline(pid: int | str) -> list[str]:
+    """A process's command line from /proc (arguments, with a trailing empty string), or [] when
+    the process is gone or unreadable."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
 
 
 def free_port() -> int:

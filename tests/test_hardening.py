@@ -35,7 +35,7 @@ from ltx_worker.handler import JobHandler
 from ltx_worker.models.manifest import ModelsFileError, parse_models_txt
 from ltx_worker.paths import PROJECT_ROOT
 
-from support import free_port, make_test_image, run_job
+from support import free_port, make_test_image, proc_cmdline, run_job
 
 SECRETS = {"BUCKET_SECRET_ACCESS_KEY": "s3-secret-value", "WEBHOOK_SECRET": "whsec_c2VjcmV0c2VjcmV0c2VjcmV0",
            "HF_TOKEN": "hf_secret_token", "RUNPOD_AI_API_KEY": "rp_secret_key", "BUCKET_ACCESS_KEY_ID": "AKIA0"}
@@ -205,14 +205,8 @@ def test_the_session_comfyui_holds_only_allowlisted_names(comfy):
     /proc environ is on the allowlist."""
     from ltx_worker.comfy.process import ENV_NAMES, ENV_PREFIXES
 
-    def cmdline(pid: str) -> list[str]:
-        try:
-            return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            return []
-
-    pids = [p for p in os.listdir("/proc") if p.isdigit() and "main.py" in cmdline(p)
-            and str(comfy.port) in cmdline(p)]
+    pids = [p for p in os.listdir("/proc") if p.isdigit() and "main.py" in proc_cmdline(p)
+            and str(comfy.port) in proc_cmdline(p)]
     assert pids, "the session's ComfyUI process was not found"
     names = set(_environ(int(pids[0])))
     assert all(n in ENV_NAMES or n.startswith(ENV_PREFIXES) for n in names), sorted(names)

@@ -27,7 +27,7 @@ from ltx_worker.comfy.supervisor import Supervisor
 from ltx_worker.config import PROJECT_ROOT
 
 from standins import RunPodJobApi
-from support import free_port
+from support import free_port, proc_cmdline
 
 ENTRYPOINT = PROJECT_ROOT / "entrypoint.sh"
 TEST_NODES = PROJECT_ROOT / "tests" / "comfy_nodes"
@@ -46,10 +46,8 @@ def alive(pid: int) -> bool:
 
 
 def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
+    """The command line as one string (arguments joined by spaces), "" when gone."""
+    return " ".join(proc_cmdline(pid))
 
 
 def parent_of(pid: int) -> int | None:
