@@ -16,8 +16,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import runpod
-
 from .comfy.client import ComfyClient, PromptRun
 from .compiler import JobFiles, check_fits, compile_job
 from .config import Settings
@@ -31,6 +29,7 @@ from .job_inputs import fetch_inputs
 from .job_threads import JobThreads
 from .models.check import blocked_serves, format_missing, job_missing_files, missing_models, serves_label
 from .progress import ProgressTracker
+from .progress_sender import OrderedProgressSender
 from .templates import Template, TemplateRegistry
 from .workflow_check import check_graph
 
@@ -40,6 +39,8 @@ _SAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
 
 #: Failures after which the worker's state is suspect: RunPod is asked to replace it.
 _SUSPECT = {ErrorCode.COMFY_UNAVAILABLE, ErrorCode.INTERNAL}
+#: Longest wait for a job's unsent progress updates before its output is returned.
+_PROGRESS_DRAIN_S = 5.0
 
 
 def _job_tag(job: dict) -> str:
@@ -64,8 +65,11 @@ class JobHandler:
         client: a `ComfyClient`; one is made from `settings` when omitted.
         storage: where files go; `storage.make_storage(settings)` when omitted.
         progress_sink: called as ``sink(job, payload)`` with each progress payload
-            (`progress.ProgressTracker`); defaults to RunPod's ``progress_update`` when the
-            worker runs in RunPod's worker loop (RUNPOD_WEBHOOK_POST_OUTPUT is set), else none.
+            (`progress.ProgressTracker`); defaults to RunPod's progress update, sent in order
+            (`progress_sender.OrderedProgressSender`), when the worker runs in RunPod's worker
+            loop (RUNPOD_WEBHOOK_POST_OUTPUT is set), else none. A sink with a ``drain(timeout_s)``
+            method is drained before each job's output is returned, so that no progress update
+            reaches RunPod after the output.
     """
 
     def __init__(
@@ -79,7 +83,7 @@ class JobHandler:
         self.client = client or ComfyClient(settings.comfy_url, settings.comfy_request_timeout_s)
         self.storage = storage or make_storage(settings)
         if progress_sink is None and settings.runpod_webhook_post_output:
-            progress_sink = runpod.serverless.progress_update
+            progress_sink = OrderedProgressSender()  # runpod's progress_update, in order
         self.progress_sink = progress_sink
         self.webhooks = make_sender(settings)  # None without WEBHOOK_SECRET
         #: A cancelled job's error when not RunPod's plain cancel (`worker.Shutdown.wrap` sets it).
@@ -264,6 +268,9 @@ class JobHandler:
         pending = self._start_webhook(webhook_url, job, result, tag)
         if pending is not None:
             result["webhook"] = (await pending.report()).to_dict()
+        drain = getattr(self.progress_sink, "drain", None)
+        if drain is not None and not await asyncio.to_thread(drain, _PROGRESS_DRAIN_S):
+            log.warning("job %s: progress updates still unsent after %.0f s", job.get("id"), _PROGRESS_DRAIN_S)
         return result
 
     def _start_webhook(self, url: str | None, job: dict, result: dict, tag: str) -> PendingDelivery | None:

@@ -397,6 +397,7 @@ def editor(comfy, tmp_path_factory):
     page = requests.get(comfy.url + "/", timeout=10)
     if page.status_code != 200 or "comfy" not in page.text.lower():
         pytest.skip("this ComfyUI serves no web UI (pip install comfyui-frontend-package)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # exports and screenshots; absent on a clean clone
     try:
         browser = Editor(comfy, tmp_path_factory.mktemp("downloads"), tmp_path_factory.mktemp("chromium-profile"))
     except WebDriverException as err:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 
 from ltx_worker.comfy.types import Progress
 from ltx_worker.config import PROJECT_ROOT
 from ltx_worker.progress import ProgressTracker, stage_of
+from ltx_worker.progress_sender import OrderedProgressSender
 
 GRAPH = json.loads((PROJECT_ROOT / "workflows" / "ltx2" / "ltx2_t2v_pro.json").read_text())
 
@@ -56,3 +58,42 @@ def test_updates_of_one_stage_are_throttled_but_stage_changes_are_not():
     tracker.on_comfy(Progress(node("Spatial Upscale x2"), 0, 0))
     assert [p["stage"] for p in sent] == ["stage_1", "upscale"]
     assert tracker.percent == 55.0
+
+
+def test_progress_updates_are_sent_in_order_and_drained():
+    """RunPod's own progress_update starts a thread per update; ours sends from one thread.
+
+    The send below is a stand-in whose first calls are the slowest (a real network cannot be
+    made to answer slower for earlier requests on demand): with a thread per update, the
+    later ones would arrive first.
+    """
+    arrived = []
+    delays = iter([0.05, 0.03, 0.01, 0.0, 0.0])
+
+    def send(job, payload):
+        time.sleep(next(delays))
+        arrived.append((job["id"], payload["percent"]))
+
+    sender = OrderedProgressSender(send)
+    for percent in (2.0, 3.0, 12.0, 17.4, 38.9):
+        sender({"id": "j1"}, {"percent": percent})
+    assert sender.drain(5.0)
+    assert arrived == [("j1", p) for p in (2.0, 3.0, 12.0, 17.4, 38.9)]
+
+
+def test_a_failing_progress_send_does_not_stop_later_ones():
+    arrived = []
+
+    def send(job, payload):
+        if payload["percent"] == 1.0:
+            raise RuntimeError("connection reset")  # stands in for a send that fails
+        arrived.append(payload["percent"])
+
+    sender = OrderedProgressSender(send)
+    sender({"id": "j"}, {"percent": 1.0})
+    sender({"id": "j"}, {"percent": 2.0})
+    assert sender.drain(5.0) and arrived == [2.0]
+    slow = OrderedProgressSender(lambda job, payload: time.sleep(0.5))
+    slow({"id": "j"}, {"percent": 1.0})
+    assert not slow.drain(0.05)  # time ran out; the update is still sent later
+    assert slow.drain(5.0)
