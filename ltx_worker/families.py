@@ -10,7 +10,7 @@ it serves (SPEC.md, "Job input, version 2"; docs/architecture.md gives the forma
 * ``fps`` choices, ``duration_s`` {min, max}, ``max_seconds`` (the frame-count cap), ``limits``
   (e.g. 4K only up to 10 s), ``defaults`` (negative prompt, image strength; ``quality_defaults``
   overrides them per quality), ``features``
-  (camera_lora, enhance_prompt, audio) and the models.txt ``profiles`` per quality/feature.
+  (camera_lora, enhance_prompt, audio, loras: the job's own LoRAs) and the models.txt ``profiles`` per quality/feature.
 
 `FamilyRegistry.plan` turns a validated `JobInput` into a `RenderPlan` (family, mode, size,
 frames, fps, defaults applied) or raises INVALID_INPUT naming the field and the limit. Nothing
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .contract.job import JobInput
 
 Mode = Literal["t2v", "i2v"]
-FEATURES = ("camera_lora", "enhance_prompt", "audio")
+FEATURES = ("camera_lora", "enhance_prompt", "audio", "loras")
 #: Job variants beyond plain t2v/i2v (SPEC.md, "Job input, version 2"), each with the job
 #: field that asks for it.
 VARIANTS = {
@@ -282,7 +282,8 @@ class FamilyRegistry:
                 what = job.resolution if job.resolution in limit.resolutions else f"{job.fps} fps"
                 raise invalid_field("duration", f"{duration} s at {what} is over {family.name}'s limit of "
                                           f"{limit.max_duration_s} s ({limit.reason})")
-        for feature, asked in (("camera_lora", job.camera_lora), ("enhance_prompt", job.enhance_prompt)):
+        for feature, asked in (("camera_lora", job.camera_lora), ("enhance_prompt", job.enhance_prompt),
+                              ("loras", job.loras)):
             if asked and not family.has(feature):
                 others = self.with_feature(feature)
                 where = (f"only {_names(f.name for f in others)} "

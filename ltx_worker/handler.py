@@ -9,6 +9,7 @@ in a worker thread so the loop stays free for the SDK's pings and stop signals.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import time
@@ -25,8 +26,12 @@ from .delivery.storage import Storage, make_storage
 from .delivery.webhooks import PendingDelivery, check_webhook_url, make_sender
 from .errors import ErrorCode, WorkerError
 from .families import FamilyRegistry
+from .input_budget import InputBudget
+from .job_files import remove_job_files
 from .job_inputs import fetch_inputs
 from .job_threads import JobThreads
+from .loras.graph import apply_loras
+from .loras.job import JobLoraSet, resolve_job_loras
 from .models.check import blocked_serves, format_missing, job_missing_files, missing_models, serves_label
 from .progress import ProgressTracker
 from .progress_sender import OrderedProgressSender
@@ -234,14 +239,17 @@ class JobHandler:
                 stopped in ComfyUI and the files removed), as the SDK expects.
         """
         tracker = ProgressTracker(self._sink_for(job), self.settings.progress_interval_s)
+        loras = JobLoraSet()  # the job's LoRA files, held until it ends
         run = PromptRun()
         threads = JobThreads()
         tag = _job_tag(job)
         webhook_url = None
         try:
             webhook_url = self._webhook_url(job.get("input"))
-            result = await self._run(job, tag, tracker, run, threads)
+            result = await self._run(job, tag, tracker, run, threads, loras)
         except asyncio.CancelledError:
+            if not threads.after_last(loras.release):  # a LoRA fetch still running holds on
+                loras.release()
             log.warning("job %s cancelled; stopping its prompt in ComfyUI", job.get("id"))
             run.cancel.set()
             cancelled = self.stop_reason() or WorkerError(ErrorCode.CANCELLED, "the job was cancelled")
@@ -264,6 +272,7 @@ class JobHandler:
             result = err.to_output()
             if err.code in _SUSPECT or err.refresh_worker:
                 result["refresh_worker"] = True
+        loras.release()
         await asyncio.to_thread(self._cleanup, tag, run.prompt_id, _delivered_paths(result))
         pending = self._start_webhook(webhook_url, job, result, tag)
         if pending is not None:
@@ -282,33 +291,11 @@ class JobHandler:
         return self.webhooks.start(url, event, data, f"msg_{tag}_{uuid.uuid4().hex[:12]}")
 
     def _cleanup(self, tag: str, prompt_id: str | None, keep: frozenset[Path] = frozenset()) -> None:
-        """Remove the job's files from ComfyUI's input/output folders, the worker's OUTPUT_DIR
-        and ComfyUI's history entry, whatever way the job ended.
-
-        Only names the worker made are touched: ``ltxw-<tag>-*`` in the input folder,
-        ``ltxw/<tag>-<run>_<counter>_.<ext>`` in the output folder (SaveVideo's pattern; ``<run>``
-        is 8 hex digits new for every run of the job) and
-        ``<tag>.mp4`` / ``<tag>.jpg`` in OUTPUT_DIR, except the files in `keep`: the video and
-        poster a successful job delivers as local paths (no bucket configured; SPEC.md
-        "Configuration"). After an upload that failed, a probe or poster that failed, a cancel
-        or SIGTERM nothing of the job stays on the disk (issue 23, finding 8). Never raises.
-        """
+        """Remove the job's prompt from ComfyUI's history and its files (`job_files.remove_job_files`,
+        sparing `keep`), whatever way the job ended. Never raises."""
         if prompt_id:
             self.client.forget(prompt_id)
-        input_dir, output_dir = self.settings.comfy_input_path, self.settings.comfy_output_path
-        doomed: list[Path] = []
-        if input_dir is not None:
-            doomed += input_dir.glob(f"ltxw-{tag}-*")
-        if output_dir is not None:
-            pattern = re.compile(rf"{re.escape(tag)}-[0-9a-f]{{8}}_\d+_?\.\w+")
-            doomed += [p for p in (output_dir / "ltxw").glob(f"{tag}-*") if pattern.fullmatch(p.name)]
-        out_dir = Path(self.settings.output_dir)
-        doomed += [p for p in (out_dir / f"{tag}.mp4", out_dir / f"{tag}.jpg") if p.resolve() not in keep]
-        for path in doomed:
-            try:
-                path.unlink(missing_ok=True)
-            except OSError as err:
-                log.warning("could not remove %s: %s", path, err)
+        remove_job_files(self.settings, tag, keep)
 
     def _sink_for(self, job: dict) -> Callable[[dict], None] | None:
         if self.progress_sink is None:
@@ -336,7 +323,8 @@ class JobHandler:
         check_webhook_url(url, allowed_hosts=self.settings.webhook_allowed_host_list)
         return url
 
-    async def _run(self, job: dict, tag: str, tracker: ProgressTracker, run: PromptRun, threads: JobThreads) -> dict:
+    async def _run(self, job: dict, tag: str, tracker: ProgressTracker, run: PromptRun, threads: JobThreads,
+                   loras: JobLoraSet) -> dict:
         t0 = time.monotonic()
         spec = parse_job_input(job.get("input"), self.families)
         deadline_s = min(self.settings.job_deadline_s, spec.deadline_s or self.settings.job_deadline_s)
@@ -355,11 +343,19 @@ class JobHandler:
             tracker.stage_started("inputs", f"uploading {checked.describe()}")
             files = await threads.run(checked.upload, self.client, tag, deadline, run.cancel)
             input_facts = checked.facts
+        if spec.loras:
+            count = len(spec.loras)
+            tracker.stage_started("loras", f"{count} LoRA{'s' if count > 1 else ''}")
+            await threads.run(resolve_job_loras, loras, spec, template.graph, self.client, self.settings,
+                              InputBudget(deadline, run.cancel))
+            spec.prompt = loras.prompt  # with the named LoRAs' trigger words
         t_inputs = time.monotonic()
 
         # a name of this run: ComfyUI caches a prompt it ran before, and would answer RunPod's rerun
         # of the same job (same id, same input) with the earlier run's MP4, which clean-up removed
         compiled = compile_job(template, spec, seed, files, f"{tag}-{uuid.uuid4().hex[:8]}")
+        if loras.applied:
+            compiled = dataclasses.replace(compiled, graph=apply_loras(compiled.graph, loras.applied))
         if not await asyncio.to_thread(self.client.is_ready, deadline=deadline):
             # ComfyUI is restarting (its supervisor brings it back): wait a bounded time for it.
             log.warning("ComfyUI is not answering; waiting up to %.0f s", self.settings.comfy_recover_timeout_s)
@@ -393,6 +389,7 @@ class JobHandler:
         timings = {"inputs_s": t_inputs - t0, "generation_s": t_generated - t_inputs,
                    "upload_s": t_done - t_generated, "total_s": t_done - t0}
         return build_result(
-            delivered, seed, job_settings(spec, compiled, prompt_used, self.comfyui_version, input_facts), timings,
+            delivered, seed,
+            job_settings(spec, compiled, prompt_used, self.comfyui_version, input_facts, loras.report), timings,
             job_cost(t_done - t0, self.settings.gpu_price_per_hour), prompt_id, spec.external_id,
         )

@@ -1,7 +1,8 @@
 """Job progress: ComfyUI's node and step events turned into stages and one overall percent.
 
 Stages, in order (the delivery issue): ``inputs`` (fetching and checking the job's images, audio
-or control video; the message names them), ``prepare`` (model loading and text encoding),
+or control video; the message names them), ``loras`` (the job's own LoRAs, fetched or found in
+the cache), ``prepare`` (model loading and text encoding),
 ``preprocess`` (a control job's Canny/depth preprocessor), ``enhance_prompt`` (the family's
 prompt enhancer, when the job asks for it),
 ``stage_1`` (sampling at half size), ``upscale`` (x2 latent upscaler),
@@ -27,6 +28,7 @@ from .graph import title_of
 #: Stage -> (percent at its start, percent at its end).
 STAGE_SPANS: dict[str, tuple[float, float]] = {
     "inputs": (0.0, 2.0),
+    "loras": (2.0, 2.0),
     "queued": (2.0, 3.0),
     "prepare": (3.0, 8.0),
     "preprocess": (8.0, 10.0),

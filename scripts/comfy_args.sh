@@ -9,6 +9,8 @@
 #      when the directory is not the default one);
 #   3. nothing more: ComfyUI's own models/ folder (where the image's baked models are).
 # ComfyUI's own models/ folder is searched in every case, first.
+# LoRA cache: the folder `ltx-worker loras cache-dir` prints (LORA_CACHE_DIR) is added as a loras
+# folder, always.
 # Node pack: the repository's custom_nodes/ (custom_nodes/ltx_worker_nodes) is added as a custom
 # node folder unless $COMFYUI_DIR/custom_nodes/ltx_worker_nodes exists (the image links it there).
 # Generated yaml files go to a fresh folder under ${TMPDIR:-/tmp}; none is written in the image's
@@ -63,6 +65,18 @@ elif [ -d "$volume" ]; then
   fi
   log "network volume models in $volume ($config)"
   printf '%s\n' --extra-model-paths-config "$config"
+fi
+
+# The LoRA cache (LORA_CACHE_DIR, default loras-cache beside MODELS_FETCH_DIR on a volume, else
+# ~/.cache/ltx-worker/loras; ltx_worker/loras/cache.py): one more loras folder, so that a job's
+# LoRA fetched by URL is a lora_name ComfyUI knows. The worker computes the folder (one rule).
+if lora_dir="$(cd "$root" && "${PYTHON:-python3}" -m ltx_worker.cli loras cache-dir 2>/dev/null)" && [ -n "$lora_dir" ]; then
+  mkdir -p "$lora_dir" 2>/dev/null || log "warning: cannot create the LoRA cache $lora_dir"
+  gen_file lora_cache_paths.yaml
+  printf 'ltx_worker_lora_cache:\n  loras: %s\n' "$(yaml_quote "$lora_dir")" >"$config"
+  printf '%s\n' --extra-model-paths-config "$config"
+else
+  log "warning: the LoRA cache's folder is unknown (ltx-worker loras cache-dir failed); jobs' LoRA URLs are refused"
 fi
 
 # The project's node pack.

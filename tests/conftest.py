@@ -43,6 +43,7 @@ class ComfyServer:
     models_dir: Path
     log_path: Path
     object_info: dict
+    lora_cache_dir: Path  # one of its loras folders: the worker's LORA_CACHE_DIR in LoRA tests
 
     @property
     def has_ltx2(self) -> bool:
@@ -77,7 +78,9 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory, comfyui_dir: Path) -> 
 def comfy(tmp_path_factory: pytest.TempPathFactory, comfyui_dir: Path, tiny_models: Path) -> ComfyServer:
     """One real ComfyUI server (CPU) for the whole session."""
     base = tmp_path_factory.mktemp("comfy")
-    extra = write_extra_model_paths(base / "extra_model_paths.yaml", tiny_models, [TEST_NODES, PACK_NODES])
+    lora_cache = base / "lora-cache"
+    extra = write_extra_model_paths(base / "extra_model_paths.yaml", tiny_models, [TEST_NODES, PACK_NODES],
+                                    [lora_cache])
     port = free_port()
     log_path = base / "comfyui.log"
     proc = start_comfyui(
@@ -93,7 +96,7 @@ def comfy(tmp_path_factory: pytest.TempPathFactory, comfyui_dir: Path, tiny_mode
     yield ComfyServer(
         url=client.base_url, port=port, comfyui_dir=comfyui_dir, version=tree_version(comfyui_dir),
         input_dir=base / "input", output_dir=base / "output", models_dir=tiny_models,
-        log_path=log_path, object_info=client.object_info(),
+        log_path=log_path, object_info=client.object_info(), lora_cache_dir=lora_cache,
     )
     proc.terminate()
     try:

@@ -7,10 +7,13 @@
 - `RunPodJobApi`: a stand-in for RunPod's job API as the SDK's worker loop uses it
   (RUNPOD_WEBHOOK_GET_JOB / POST_OUTPUT / PING and the job-stop long-poll derived from the
   job-take URL): it hands out queued jobs and records what comes back.
+- `LoraServer`: LoRA files over HTTP with ETag / Last-Modified, counting full and conditional
+  requests, reached as ``public.test`` (`RESOLVE_PUBLIC_TEST`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -345,3 +348,82 @@ class TcpProxy:
     def close(self) -> None:
         """Stop accepting connections."""
         self.listener.close()
+
+
+#: Python that makes the name ``public.test`` resolve to loopback for the SDK's SSRF check (the one
+#: fake of the LoRA tests: a test cannot own a public address); every other name keeps the real check.
+RESOLVE_PUBLIC_TEST = """
+from runpod.serverless.utils import rp_ssrf
+_real = rp_ssrf.resolve_and_validate
+rp_ssrf.resolve_and_validate = lambda host, port: ["127.0.0.1"] if host == "public.test" else _real(host, port)
+"""
+
+
+def public_test_on_loopback(monkeypatch) -> None:
+    """`RESOLVE_PUBLIC_TEST` in this process, undone with `monkeypatch`; private downloads stay refused."""
+    from runpod.serverless.utils import rp_ssrf
+
+    monkeypatch.delenv("RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS", raising=False)
+    real = rp_ssrf.resolve_and_validate
+    monkeypatch.setattr(rp_ssrf, "resolve_and_validate",
+                        lambda host, port: ["127.0.0.1"] if host == "public.test" else real(host, port))
+
+
+class LoraServer(ThreadingHTTPServer):
+    """Serves `files` (path -> bytes) with an ETag and Last-Modified on loopback; counts full
+    (`full`) and conditional (`conditional`, answered 304) requests. `url` names it
+    ``public.test``, which the tests resolve to loopback (RESOLVE_PUBLIC_TEST) so that the
+    worker's SSRF check stays on for every other name. `lie_about_length` leaves out
+    Content-Length; `drip_s` sleeps between 4 KiB chunks."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.full = 0
+        self.conditional = 0
+        self.lie_about_length: int | None = None
+        self.drip_s = 0.0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                if self.path == "/redirect-to-loopback":
+                    server.full += 1
+                    self.send_response(302)
+                    self.send_header("Location", f"http://127.0.0.1:{server.server_address[1]}/a.safetensors")
+                    self.end_headers()
+                    return
+                body = server.files.get(self.path.split("?")[0])
+                if body is None:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                if self.headers.get("If-None-Match") == etag:
+                    server.conditional += 1
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                server.full += 1
+                self.send_response(200)
+                self.send_header("ETag", etag)
+                self.send_header("Last-Modified", "Sat, 05 Dec 2026 10:00:00 GMT")
+                if server.lie_about_length is None:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for i in range(0, len(body), 4096):
+                        self.wfile.write(body[i:i + 4096])
+                        if server.drip_s:
+                            time.sleep(server.drip_s)
+                except OSError:
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://public.test:{self.server_address[1]}{path}"

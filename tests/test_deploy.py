@@ -501,14 +501,20 @@ def test_volume_yaml_covers_every_model_folder():
 
 
 def run_comfy_args(tmp_path: Path, comfyui_dir: Path, **env: str) -> list[str]:
-    """scripts/comfy_args.sh's output lines, with a clean environment plus `env`."""
+    """scripts/comfy_args.sh's output lines, with a clean environment plus `env`, less the LoRA
+    cache's config, which is always there: a loras folder at LORA_CACHE_DIR, made if missing."""
     base = {k: v for k, v in os.environ.items()
-            if k not in ("EXTRA_MODEL_PATHS", "RUNPOD_VOLUME_MODELS", "COMFYUI_DIR")}
+            if k not in ("EXTRA_MODEL_PATHS", "RUNPOD_VOLUME_MODELS", "COMFYUI_DIR", "LORA_CACHE_DIR")}
+    lora_cache = tmp_path / "lora-cache"
     out = subprocess.run([str(COMFY_ARGS)], check=False, capture_output=True, text=True, timeout=30,
                          env={**base, "COMFYUI_DIR": str(comfyui_dir), "TMPDIR": str(tmp_path),
-                              **env})
+                              "PYTHON": sys.executable, "LORA_CACHE_DIR": str(lora_cache), **env})
     assert out.returncode == 0, out.stderr
-    return out.stdout.splitlines()
+    lines = out.stdout.splitlines()
+    [at] = [i for i, line in enumerate(lines) if line.endswith("/lora_cache_paths.yaml")]
+    assert lines[at - 1] == "--extra-model-paths-config" and lora_cache.is_dir()
+    assert yaml.safe_load(Path(lines[at]).read_text()) == {"ltx_worker_lora_cache": {"loras": str(lora_cache)}}
+    return lines[:at - 1] + lines[at + 1:]
 
 
 def configs_of(args: list[str]) -> list[Path]:

@@ -169,7 +169,7 @@ def test_schema_has_output_error_and_per_model_rules():
         schemas["output"]["required"])
     rules = schemas["models"]
     assert rules["ltx-2.5-i2v"]["resolutions"] == ["720p", "1080p", "1440p", "2160p"]
-    assert rules["ltx-2-t2v"]["features"] == ["camera_lora", "audio"]
+    assert rules["ltx-2-t2v"]["features"] == ["camera_lora", "audio", "loras"]
     assert set(rules) == set(FAMILIES.model_ids)
 
 

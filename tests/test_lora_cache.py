@@ -14,9 +14,7 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +26,10 @@ from ltx_worker.input_budget import NO_BUDGET
 from ltx_worker.loras.cache import BY_HASH, FETCHED, REVALIDATED, LoraCache
 from ltx_worker.loras.header import HeaderError, read_header
 
+from standins import RESOLVE_PUBLIC_TEST, LoraServer, public_test_on_loopback
 from support import make_test_image
 
 ROOT = Path(__file__).resolve().parents[1]
-RESOLVE_PUBLIC_TEST = """
-from runpod.serverless.utils import rp_ssrf
-_real = rp_ssrf.resolve_and_validate
-rp_ssrf.resolve_and_validate = lambda host, port: ["127.0.0.1"] if host == "public.test" else _real(host, port)
-"""
 
 
 def lora_bytes(tmp_path: Path, seed: int, rows: int = 64) -> bytes:
@@ -47,70 +41,9 @@ def lora_bytes(tmp_path: Path, seed: int, rows: int = 64) -> bytes:
     return path.read_bytes()
 
 
-class LoraServer(ThreadingHTTPServer):
-    """Serves `files` (path -> bytes) with an ETag and Last-Modified; counts requests."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-        self.full = 0
-        self.conditional = 0
-        self.lie_about_length: int | None = None
-        self.drip_s = 0.0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                if self.path == "/redirect-to-loopback":
-                    server.full += 1
-                    self.send_response(302)
-                    self.send_header("Location", f"http://127.0.0.1:{server.server_address[1]}/a.safetensors")
-                    self.end_headers()
-                    return
-                body = server.files.get(self.path.split("?")[0])
-                if body is None:
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-                if self.headers.get("If-None-Match") == etag:
-                    server.conditional += 1
-                    self.send_response(304)
-                    self.send_header("ETag", etag)
-                    self.end_headers()
-                    return
-                server.full += 1
-                self.send_response(200)
-                self.send_header("ETag", etag)
-                self.send_header("Last-Modified", "Sat, 05 Dec 2026 10:00:00 GMT")
-                if server.lie_about_length is None:
-                    self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                try:
-                    for i in range(0, len(body), 4096):
-                        self.wfile.write(body[i:i + 4096])
-                        if server.drip_s:
-                            time.sleep(server.drip_s)
-                except OSError:
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://public.test:{self.server_address[1]}{path}"
-
-
 @pytest.fixture
 def server(monkeypatch):
-    from runpod.serverless.utils import rp_ssrf
-
-    monkeypatch.delenv("RUNPOD_ALLOW_PRIVATE_DOWNLOAD_URLS", raising=False)
-    real = rp_ssrf.resolve_and_validate
-    monkeypatch.setattr(rp_ssrf, "resolve_and_validate",
-                        lambda host, port: ["127.0.0.1"] if host == "public.test" else real(host, port))
+    public_test_on_loopback(monkeypatch)
     srv = LoraServer()
     yield srv
     srv.shutdown()

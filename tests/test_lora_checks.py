@@ -223,3 +223,14 @@ def test_the_tiny_official_loras_fit_their_checkpoints_and_not_another_family(ti
         assert fit.modules > 10 and fit.ranks, (name, fit)
     with pytest.raises(FitError, match="names no weight of the ltx2 model"):
         check_fit(read_header(loras / f"{distilled_23}.safetensors"), ckpt["ltx2"], "ltx2")
+
+
+def test_a_trigger_word_goes_in_front_unless_the_prompt_has_it():
+    from ltx_worker.loras.named import NamedLora
+
+    squish = NamedLora("ltx2-squish", "ltx2", "ltx2-squish.safetensors", "squish it", "ltx2-effects")
+    assert squish.prompt_with_trigger("a puppy") == ("squish it, a puppy", True)
+    assert squish.prompt_with_trigger("Squish it: a puppy") == ("Squish it: a puppy", False)
+    assert squish.prompt_with_trigger("squish items") == ("squish it, squish items", True)  # whole words
+    plain = NamedLora("x", "ltx2", "x.safetensors", None, "ltx2-effects")
+    assert plain.prompt_with_trigger("a puppy") == ("a puppy", False)

@@ -11,7 +11,7 @@ import argparse
 import importlib
 
 #: Sub-command modules (inside this package), in the order `--help` lists them.
-_COMMAND_MODULES = ("generate", "serve", "templates", "models", "schema")
+_COMMAND_MODULES = ("generate", "serve", "templates", "models", "loras", "schema")
 
 
 def build_parser() -> argparse.ArgumentParser:

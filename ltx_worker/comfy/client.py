@@ -99,6 +99,26 @@ class ComfyClient(PromptFollower, ComfyHttp):
         """``GET /object_info``: every node class's schema, by class_type."""
         return self._get("/object_info").json()
 
+    def model_folders(self) -> dict[str, list[str]]:
+        """``GET /experiment/models`` (ComfyUI's model manager, app/model_manager.py): every model
+        folder name and the directories ComfyUI searches for it, in its search order, e.g.
+        ``{"loras": ["/comfy/models/loras", "/runpod-volume/models/loras"]}``.
+
+        Raises:
+            WorkerError: COMFY_UNAVAILABLE when ComfyUI does not answer 200.
+        """
+        folders = self._get("/experiment/models").json()
+        return {str(f["name"]): [str(p) for p in f.get("folders") or []] for f in folders}
+
+    def model_files(self, folder: str) -> list[str]:
+        """``GET /models/<folder>``: the file names ComfyUI lists in a model folder (``loras``), as
+        a loader's input takes them.
+
+        Raises:
+            WorkerError: COMFY_UNAVAILABLE when ComfyUI does not answer 200 (404: no such folder).
+        """
+        return [str(name) for name in self._get(f"/models/{folder}").json()]
+
     def upload_input(
         self, data: bytes, filename: str, content_type: str = "image/png", *, deadline: float | None = None
     ) -> str:

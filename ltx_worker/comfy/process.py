@@ -67,12 +67,16 @@ def tree_version(comfyui_dir: Path) -> str:
     return match.group(1) if match else "unknown"
 
 
-def write_extra_model_paths(path: Path, models_dir: Path, custom_nodes_dirs: list[Path]) -> Path:
-    """Write an extra_model_paths.yaml pointing every model folder at `models_dir/<folder>` and
-    adding `custom_nodes_dirs` as custom node folders; returns `path`."""
+def write_extra_model_paths(path: Path, models_dir: Path, custom_nodes_dirs: list[Path],
+                            loras_dirs: list[Path] = ()) -> Path:
+    """Write an extra_model_paths.yaml pointing every model folder at `models_dir/<folder>`,
+    adding `custom_nodes_dirs` as custom node folders and `loras_dirs` as more loras folders
+    (the worker's LoRA cache, LORA_CACHE_DIR); returns `path`."""
     lines = ["ltx_worker:", f"  base_path: {Path(models_dir).resolve()}"]
-    lines += [f"  {folder}: {folder}" for folder in MODEL_FOLDERS if folder != "clip"]
+    lines += [f"  {folder}: {folder}" for folder in MODEL_FOLDERS if folder not in ("clip", "loras")]
     lines.append("  clip: text_encoders")
+    lines.append("  loras: |")
+    lines += [f"    {p}" for p in ["loras", *(str(Path(d).resolve()) for d in loras_dirs)]]
     if custom_nodes_dirs:
         lines.append("  custom_nodes: |")
         lines += [f"    {Path(d).resolve()}" for d in custom_nodes_dirs]

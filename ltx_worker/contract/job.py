@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from ..errors import ErrorCode, WorkerError
 from ..families import FamilyRegistry, RenderPlan
+from ..models.manifest import LORA_NAME
 
 #: Camera moves of the LTX-2 camera-control LoRAs (FACTS.md), by the contract's names.
 CAMERA_LORAS: dict[str, str] = {
@@ -81,6 +82,42 @@ class Keyframe(BaseModel):
         return self
 
 
+class LoraEntry(BaseModel):
+    """One LoRA the job brings (issue 20; docs/loras.md): exactly one of `url` (fetched into the
+    worker's LoRA cache, checked before ComfyUI sees it) or `name` (a LoRA the worker holds,
+    ``ltx-worker loras list``), applied at `strength` on the model of every stage.
+
+    `sha256` (with `url`) is the file's content hash: a cached file with it is used without any
+    request, and a download with another hash is refused.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
+    url: Annotated[str, Field(max_length=4096, pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://", description=(
+        "http(s) or presigned URL of a .safetensors LoRA"))] | None = None
+    name: Annotated[str, Field(max_length=64, description=(
+        "a LoRA this worker holds (ltx-worker loras list)"))] | None = None
+    strength: Annotated[float, Field(ge=-2.0, le=2.0, description="LoraLoaderModelOnly strength_model")] = 1.0
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description=(
+        "the file's SHA-256 (lowercase hex); a cached file with it is used without a request"))] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        if value is not None and (not re.fullmatch(LORA_NAME, value) or ".." in value
+                                  or value.endswith(".safetensors")):
+            raise ValueError("a LoRA name is a plain name from `ltx-worker loras list` (lowercase letters, "
+                             "digits, . _ -), not a path or a file name")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> LoraEntry:
+        if (self.url is None) == (self.name is None):
+            raise ValueError("give exactly one of url or name")
+        if self.sha256 is not None and self.url is None:
+            raise ValueError("sha256 goes with url (a named LoRA is the worker's own file)")
+        return self
+
+
 class JobInput(BaseModel):
     """One job's ``input`` (SPEC.md, versions 1 and 2, plus the optional fields it suggests).
 
@@ -128,6 +165,8 @@ class JobInput(BaseModel):
         "video-to-video: the motion/structure to follow (IC-LoRA control)"))] | None = None
     control: Literal["canny", "depth", "pose"] | None = Field(None, description=(
         "how the control video guides the video; with control_video_url"))
+    loras: Annotated[list[LoraEntry], Field(max_length=4, description=(
+        "the job's own LoRAs, applied after the family's (distilled, camera) on every stage's model"))] | None = None
     audio: bool = True
     enhance_prompt: bool = Field(False, description="the family's official prompt enhancer rewrites the prompt")
     external_id: Annotated[str, Field(max_length=256)] | None = None

@@ -14,6 +14,23 @@ from ..delivery.outputs import VideoFacts  # the measured facts (a dataclass pyd
 from ..errors import ErrorCode
 
 
+class LoraUsed(BaseModel):
+    """One of the job's LoRAs as applied (``settings.loras``, in the job's order)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, description="a named LoRA's name")
+    file: str | None = Field(None, description="a named LoRA's file in ComfyUI's loras folders")
+    url_host: str | None = Field(None, description="a URL LoRA's host (the URL itself may carry a signature)")
+    strength: float
+    sha256: str | None = Field(None, description="a URL LoRA's content hash")
+    bytes: int | None = None
+    cache: Literal["sha256", "revalidated", "fetched"] | None = Field(None, description=(
+        "a URL LoRA: found by sha256 (no request), revalidated (one conditional request, 304) or fetched"))
+    trigger: str | None = Field(None, description="a named LoRA's trigger word")
+    trigger_added: bool | None = Field(None, description=(
+        "whether the worker put the trigger word in front of the prompt"))
+
+
 class Settings(BaseModel):
     """The settings the video was made with (after the family's defaults)."""
 
@@ -36,7 +53,9 @@ class Settings(BaseModel):
     image_strength: float | None
     audio: bool
     enhance_prompt: bool
-    prompt: str = Field(description="the prompt the video was made from (the enhancer's when enhance_prompt)")
+    loras: list[LoraUsed] = Field([], description="the job's own LoRAs, as applied")
+    prompt: str = Field(description=(
+        "the prompt the video was made from (the enhancer's when enhance_prompt; with named LoRAs' trigger words)"))
     negative_prompt: str
     template: str
     comfyui_version: str

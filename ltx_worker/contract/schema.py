@@ -11,15 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from ..families import FamilyRegistry
+from ..loras.named import named_loras
+from ..models.manifest import load_models_txt
+from ..paths import MODELS_TXT
 from .job import JobInput
 from .output import ErrorOutput, JobOutput
 
 
 def family_rules(families: FamilyRegistry) -> dict[str, Any]:
     """Per model id: its family, mode, qualities, resolutions, fps, duration range, limits,
-    features and variants (``{variant: {"qualities": [...]}}`` for those it serves, ``{variant:
+    features, variants (``{variant: {"qualities": [...]}}`` for those it serves, ``{variant:
     {"refused": reason}}`` for those its family declines; what `families.FamilyRegistry.plan`
-    checks)."""
+    checks) and the named LoRAs of its family (``{name: {"trigger": ...}}``, `loras.named`)."""
+    named = named_loras(load_models_txt(MODELS_TXT), families)
     rules = {}
     for family in families.families:
         for model, mode in family.models.items():
@@ -33,6 +37,7 @@ def family_rules(families: FamilyRegistry) -> dict[str, Any]:
                     name: ({"refused": v.refused} if v.refused else {"qualities": v.qualities})
                     for name, v in family.variants.items() if v.refused or model in v.models
                 },
+                "loras": {n: {"trigger": x.trigger} for n, x in sorted(named.items()) if x.family == family.id},
             }
     return rules
 

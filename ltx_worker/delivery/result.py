@@ -63,10 +63,11 @@ def job_cost(seconds: float, price_per_gpu_hour: float | None) -> dict[str, Any]
 
 
 def job_settings(job: JobInput, compiled: CompiledJob, prompt_used: str, comfyui_version: str,
-                 inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+                 inputs: dict[str, Any] | None = None, loras: list[dict] | None = None) -> dict[str, Any]:
     """The settings the video was made with (the result's ``settings``); `inputs` are the facts
     of the job's input files (`job_inputs.CheckedInputs.facts`: image size, guide frames, audio
-    and control video length, rate, size, frames)."""
+    and control video length, rate, size, frames); `loras` the job's LoRAs as applied
+    (`loras.job.JobLoraSet.report`)."""
     plan = job.plan
     return {
         "model": job.model,
@@ -87,6 +88,7 @@ def job_settings(job: JobInput, compiled: CompiledJob, prompt_used: str, comfyui
         "image_strength": plan.image_strength if job.image_urls else None,
         "audio": job.audio,
         "enhance_prompt": job.enhance_prompt,
+        "loras": loras or [],
         "prompt": prompt_used,
         "negative_prompt": plan.negative_prompt,
         "template": compiled.template.name,

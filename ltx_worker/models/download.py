@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
@@ -243,9 +243,7 @@ class DownloadResult:
         """A models.txt line pinning what was fetched, when the entry itself is not pinned."""
         if self.status == ERROR or self.entry.pinned or not (self.commit and self.size and self.sha256):
             return None
-        e = self.entry
-        return ModelFile(e.folder, e.filename, e.repo, self.commit, e.repo_path, self.size,
-                         self.sha256, e.profiles).line()
+        return replace(self.entry, revision=self.commit, size=self.size, sha256=self.sha256).line()
 
 
 def download_all(entries: list[ModelFile], models_dir: Path, jobs: int = 4,
@@ -371,9 +369,8 @@ def _fetch(entry: ModelFile, staging: Path, dest: Path) -> DownloadResult:
     staged = Path(hf_hub_download(entry.repo, entry.repo_path, revision=entry.revision,
                                   local_dir=local_dir))
     # Check against models.txt, or against what the Hub advertised where models.txt has no pin.
-    expected = ModelFile(entry.folder, entry.filename, entry.repo, entry.revision, entry.repo_path,
-                         entry.size if entry.size is not None else meta.size,
-                         entry.sha256 or hub_sha, entry.profiles)
+    expected = replace(entry, size=entry.size if entry.size is not None else meta.size,
+                       sha256=entry.sha256 or hub_sha)
     check = check_file(expected, staged)
     if check.failed:
         staged.unlink(missing_ok=True)

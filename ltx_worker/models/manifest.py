@@ -15,6 +15,10 @@ columns (SPEC.md "Models and deployment"):
   (``workflows/<family>/family.json``: ``fast``/``pro``/``camera`` for LTX-2, ``legacy`` for
   LTX-Video 0.9, ``ltx23-*`` and ``ltx25-*``), and ``bf16`` (full-precision alternatives, not used
   by the shipped templates).
+* then, only on a ``loras/`` line, optionally ``lora=<name>`` (the name a job's ``loras[i].name``
+  gives; `contract.job.LORA_NAME`) and ``trigger=<words>`` (its trigger word, percent-encoded:
+  ``squish%20it``; ``-`` when it has none or it cannot be looked up here): a named LoRA
+  (issue 20, `loras.named`).
 
 `parse_models_txt` reads it, `select` keeps the entries of some profiles, `verify_file` checks one
 file on disk (size, then SHA-256 streamed in chunks).
@@ -28,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 #: Profiles no family declares: full-precision alternatives the shipped templates do not use.
 EXTRA_PROFILES = ("bf16",)
@@ -55,6 +60,9 @@ _SOURCE = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)@(?P<rev>[\w.-]+):(?P<path>[\w.
 #: ``../x`` would place a file outside the models folder).
 _NAME = re.compile(r"(?!\.{1,2}$)[\w.+-]+")
 _HASH_CHUNK = 8 * 1024 * 1024
+#: A named LoRA's name (models.txt ``lora=``, the job contract's ``loras[i].name``): a plain name,
+#: never a path or a file name.
+LORA_NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 
 #: Verification outcomes of `verify_file` (``FileCheck.status``).
 OK, MISSING, SIZE_MISMATCH, HASH_MISMATCH, UNVERIFIED = (
@@ -80,6 +88,8 @@ class ModelFile:
     size: int | None
     sha256: str | None
     profiles: frozenset[str]
+    lora: str | None = None
+    trigger: str | None = None
 
     @property
     def relpath(self) -> str:
@@ -95,7 +105,8 @@ class ModelFile:
         """This entry written back as a models.txt line."""
         return (f"{self.relpath}  {self.repo}@{self.revision}:{self.repo_path}  "
                 f"{self.size if self.size is not None else '-'}  {self.sha256 or '-'}  "
-                f"{','.join(p for p in profile_names() if p in self.profiles)}")
+                f"{','.join(p for p in profile_names() if p in self.profiles)}"
+                + (f"  lora={self.lora}  trigger={quote(self.trigger) if self.trigger else '-'}" if self.lora else ""))
 
 
 @dataclass(frozen=True)
@@ -144,9 +155,10 @@ def parse_models_txt(text: str, source: str = "models.txt") -> list[ModelFile]:
             continue
         where = f"{source}:{number}"
         cols = line.split()
-        if len(cols) != 5:
-            raise ModelsFileError(f"{where}: expected 5 columns, found {len(cols)}")
-        dest, src, size, sha, profiles = cols
+        if len(cols) not in (5, 7):
+            raise ModelsFileError(f"{where}: expected 5 columns (7 with lora= and trigger=), found {len(cols)}")
+        dest, src, size, sha, profiles = cols[:5]
+        lora, trigger = _lora_columns(cols[5:], dest, where)
         if dest.count("/") != 1 or not all(_NAME.fullmatch(part) for part in dest.split("/")):
             raise ModelsFileError(f"{where}: destination {dest!r} must be <folder>/<file>, each a "
                                   "plain name (letters, digits, . _ -; not . or ..)")
@@ -166,8 +178,24 @@ def parse_models_txt(text: str, source: str = "models.txt") -> list[ModelFile]:
         seen[dest] = number
         folder, filename = dest.split("/")
         entries.append(ModelFile(folder, filename, m["repo"], m["rev"], m["path"],
-                                 int(size) if size != "-" else None, None if sha == "-" else sha, profs))
+                                 int(size) if size != "-" else None, None if sha == "-" else sha, profs,
+                                 lora, trigger))
     return entries
+
+
+def _lora_columns(extra: list[str], dest: str, where: str) -> tuple[str | None, str | None]:
+    """The ``lora=<name> trigger=<words>`` columns of a named LoRA's line (none, or both)."""
+    if not extra:
+        return None, None
+    if not dest.startswith("loras/"):
+        raise ModelsFileError(f"{where}: lora= and trigger= belong on a loras/ line")
+    lora, trigger = extra
+    if not lora.startswith("lora=") or not trigger.startswith("trigger="):
+        raise ModelsFileError(f"{where}: columns 6 and 7 must be lora=<name> and trigger=<words or ->")
+    name, words = lora.removeprefix("lora="), unquote(trigger.removeprefix("trigger="))
+    if not re.fullmatch(LORA_NAME, name) or ".." in name:
+        raise ModelsFileError(f"{where}: LoRA name {name!r} must be a plain lowercase name (letters, digits, . _ -)")
+    return name, (None if words in ("", "-") else words)
 
 
 def load_models_txt(path: Path) -> list[ModelFile]:

@@ -50,6 +50,25 @@ def lora_state_dict(targets: dict[str, tuple[int, int]], rank: int, seed: int) -
 
 
 
+def job_lora_for(model_file: pathlib.Path, rank: int, seed: int, blocks: int | None = None) -> dict[str, torch.Tensor]:
+    """A random LoRA (:func:`lora_state_dict`) for the transformer-block linears of the model file
+    at `model_file` (an LTX checkpoint or transformer file, any key prefix), read from its
+    safetensors header only: what a studio's LoRA for that model looks like, for tests of the
+    job's ``loras``. `blocks` keeps only the first that many transformer blocks.
+    """
+    from ..loras.fit import model_weights
+    from ..loras.header import read_header
+
+    weights = model_weights(read_header(model_file, max_header_bytes=100 << 20, dtypes=None))
+    targets = {}
+    for key, shape in sorted(weights.items()):
+        parts = key.split(".")
+        if (parts[1] == "transformer_blocks" and key.endswith(".weight") and len(shape) == 2
+                and (blocks is None or int(parts[2]) < blocks)):
+            targets[key[: -len(".weight")]] = (shape[0], shape[1])
+    return lora_state_dict(targets, rank, seed)
+
+
 def _prepare_comfy() -> None:
     """Switch ComfyUI to CPU mode when there is no GPU and it is not yet set up."""
     if "comfy.model_management" in sys.modules:

@@ -99,6 +99,7 @@ _GEMMA_SEED = 2101
 _UPSCALER_SEED = 2201
 _DISTILLED_LORA_SEED = 2301
 _CAMERA_LORA_SEED = 2400  # + index in CAMERA_MOVES
+_SQUISH_LORA_SEED = 2450
 
 #: The transformer checkpoint the LoRAs are shaped for (both checkpoints share shapes).
 _LORA_BASE_SEED = CHECKPOINTS["ltx-2-19b-dev-fp8.safetensors"]
@@ -113,7 +114,8 @@ def write_tiny_ltx2(models_dir: pathlib.Path) -> list[pathlib.Path]:
     ``checkpoints/ltx-2-19b-dev-fp8.safetensors``), the text encoder
     (``text_encoders/gemma_3_12B_it_fp4_mixed.safetensors``), the upscaler
     (``latent_upscale_models/ltx-2-spatial-upscaler-x2-1.0.safetensors``), the
-    distilled LoRA and the seven camera LoRAs (``loras/``). Existing files are
+    distilled LoRA, the seven camera LoRAs and the named effect LoRA ``ltx2-squish``
+    (``loras/``). Existing files are
     overwritten; folders are created. About 7 MB in all, a few seconds on two CPU
     cores, byte-for-byte the same on every run with the same torch and sentencepiece.
 
@@ -184,6 +186,9 @@ def write_tiny_ltx2(models_dir: pathlib.Path) -> list[pathlib.Path]:
                 {},
             )
         )
+    # the named effect LoRA of video_ltx2_i2v_lora (models.txt lora=ltx2-squish)
+    written.append(_save(lora_state_dict(targets, CAMERA_LORA_RANK, _SQUISH_LORA_SEED),
+                         models_dir / "loras" / "ltx2-squish.safetensors", {}))
     written += write_tiny_control_ltx2(models_dir)  # the control templates' files (IC-LoRAs, Lotus)
     return written
 
