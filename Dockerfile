@@ -128,7 +128,7 @@ RUN --mount=type=secret,id=hf_token \
     /opt/fetch/bin/python -c 'import shutil, sys; from pathlib import Path; \
 from ltx_worker.models import manifest as m; from ltx_worker.models.download import ERROR, download_all; \
 profile, cache, slots = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]); text = Path("models.txt").read_text(); \
-listed = {p for line in text.splitlines() for cols in [line.split("#", 1)[0].split()] if len(cols) == 5 for p in cols[4].split(",")}; \
+listed = {p for line in text.splitlines() for cols in [line.split("#", 1)[0].split()] if len(cols) in (5, 7) for p in cols[4].split(",")}; \
 m.profile_names = lambda *_: tuple(sorted(listed)); entries = m.parse_models_txt(text); \
 wanted = set(profile.split(",")) - {"none", ""}; \
 wanted <= listed or sys.exit(f"MODEL_PROFILE={profile}: models.txt has no profile {sorted(wanted - listed)}"); \
@@ -182,6 +182,8 @@ COPY --from=models /slots/vae-ft-mse-840000-ema-pruned.safetensors/ /comfyui/mod
 COPY --from=models /slots/ltx-2.3-22b-distilled-fp8.safetensors/ /comfyui/models/
 COPY --from=models /slots/ltx-2.3-22b-ic-lora-union-control-ref0.5.safetensors/ /comfyui/models/
 COPY --from=models /slots/moge_2_vitl_normal_fp16.safetensors/ /comfyui/models/
+COPY --from=models /slots/ltx2-squish.safetensors/ /comfyui/models/
+COPY --from=models /slots/ltx2.3-transition.safetensors/ /comfyui/models/
 ENV PYTHON=/opt/venv/bin/python \
     COMFYUI_DIR=/comfyui \
     WORKFLOWS_DIR=/worker/workflows \
