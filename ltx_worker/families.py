@@ -10,7 +10,8 @@ it serves (SPEC.md, "Job input, version 2"; docs/architecture.md gives the forma
 * ``fps`` choices, ``duration_s`` {min, max}, ``max_seconds`` (the frame-count cap), ``limits``
   (e.g. 4K only up to 10 s), ``defaults`` (negative prompt, image strength; ``quality_defaults``
   overrides them per quality), ``features``
-  (camera_lora, enhance_prompt, audio, loras: the job's own LoRAs) and the models.txt ``profiles`` per quality/feature.
+  (camera_lora, enhance_prompt, audio, loras: the job's own LoRAs, transition: the style-transition
+  LoRA on first+last-frame jobs) and the models.txt ``profiles`` per quality/feature.
 
 `FamilyRegistry.plan` turns a validated `JobInput` into a `RenderPlan` (family, mode, size,
 frames, fps, defaults applied) or raises INVALID_INPUT naming the field and the limit. Nothing
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from .contract.job import JobInput
 
 Mode = Literal["t2v", "i2v"]
-FEATURES = ("camera_lora", "enhance_prompt", "audio", "loras")
+FEATURES = ("camera_lora", "enhance_prompt", "audio", "loras", "transition")
 #: Job variants beyond plain t2v/i2v (SPEC.md, "Job input, version 2"), each with the job
 #: field that asks for it.
 VARIANTS = {
@@ -283,12 +284,15 @@ class FamilyRegistry:
                 raise invalid_field("duration", f"{duration} s at {what} is over {family.name}'s limit of "
                                           f"{limit.max_duration_s} s ({limit.reason})")
         for feature, asked in (("camera_lora", job.camera_lora), ("enhance_prompt", job.enhance_prompt),
-                              ("loras", job.loras)):
+                              ("loras", job.loras), ("transition", job.transition)):
             if asked and not family.has(feature):
                 others = self.with_feature(feature)
                 where = (f"only {_names(f.name for f in others)} "
                          f"({_names(m for f in others for m in f.models)})") if others else "no family"
                 raise invalid_field(feature, f"{family.name} has no {feature.replace('_', ' ')}; {where} has it")
+        if job.transition and (variant != "keyframes" or job.keyframes or not job.last_image_url):
+            raise invalid_field("transition", "a transition goes from the start image to last_image_url (a "
+                                "first+last-frame job, no keyframes), as the official style-transition template")
         if mode == "i2v" and not job.image_urls:
             raise invalid_field("image_urls", f"{job.model} needs one start image")
         if mode != "i2v" and job.image_urls:

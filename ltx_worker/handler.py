@@ -343,8 +343,8 @@ class JobHandler:
             tracker.stage_started("inputs", f"uploading {checked.describe()}")
             files = await threads.run(checked.upload, self.client, tag, deadline, run.cancel)
             input_facts = checked.facts
-        if spec.loras:
-            count = len(spec.loras)
+        if spec.loras or spec.transition:
+            count = len(spec.loras or []) + spec.transition
             tracker.stage_started("loras", f"{count} LoRA{'s' if count > 1 else ''}")
             await threads.run(resolve_job_loras, loras, spec, template.graph, self.client, self.settings,
                               InputBudget(deadline, run.cancel))

@@ -11,6 +11,7 @@ worker's LoRA cache is the folder the session's ComfyUI was started with as a lo
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from ltx_worker.handler import JobHandler
 from ltx_worker.tinymodels.common import job_lora_for
 
 from standins import LoraServer, public_test_on_loopback
-from support import run_job
+from support import make_test_image, run_job
 
 #: The model file each family's fast template loads, in the tiny models folder.
 MODEL_FILES = {
@@ -64,6 +65,10 @@ def frames(result: dict) -> np.ndarray:
     """The video's frames (RGB, frames x height x width x 3)."""
     with av.open(result["video_path"]) as container:
         return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+
+
+def image_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def changed(a: np.ndarray, b: np.ndarray) -> float:
@@ -131,6 +136,26 @@ def test_a_named_lora_with_its_trigger_word_and_four_loras_at_once(loras):
     assert [x.get("cache") for x in used] == ["sha256", "fetched", None, "sha256"]
     assert server.full + server.conditional == requests_before + 1, "only the new LoRA was requested"
     assert changed(frames(named), frames(four)) > 0.2
+
+
+def test_a_transition_job_adds_the_transition_lora_to_the_first_and_last_frame_graph(loras):
+    """``transition: true`` is template_ltx2_3_style_transition: the first+last-frame graph with the
+    ltx23-transition LoRA at 1.0 and its trigger word."""
+    handler, _, _ = loras
+    start, last = (image_uri(make_test_image(320, 320, seed)) for seed in (1, 2))
+    result = run(handler, "transition", model="ltx-2.3-i2v", image_urls=[start], last_image_url=last,
+                 transition=True, duration=2)
+    settings = result["settings"]
+    assert settings["variant"] == "keyframes" and settings["transition"] is True
+    assert settings["loras"] == [{"name": "ltx23-transition", "strength": 1.0, "file": "ltx2.3-transition.safetensors",
+                                  "trigger": "zhuanchang", "trigger_added": True}]
+    assert settings["prompt"].startswith("zhuanchang, ")
+    for fields, words in (({"model": "ltx-2.5-i2v"}, "has no transition; only LTX-2.3"),
+                          ({"last_image_url": None}, "transition: a transition goes from the start image")):
+        bad = {**JOB, "model": "ltx-2.3-i2v", "image_urls": [start], "last_image_url": last, "transition": True,
+               **fields}
+        refused = run_job(handler, {k: v for k, v in bad.items() if v is not None}, "bad-transition")
+        assert refused.get("error_code") == "INVALID_INPUT" and words in refused["message"], refused
 
 
 def test_refused_loras_name_the_entry_and_leave_nothing_behind(loras, comfy):

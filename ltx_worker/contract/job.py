@@ -167,6 +167,9 @@ class JobInput(BaseModel):
         "how the control video guides the video; with control_video_url"))
     loras: Annotated[list[LoraEntry], Field(max_length=4, description=(
         "the job's own LoRAs, applied after the family's (distilled, camera) on every stage's model"))] | None = None
+    transition: bool = Field(False, description=(
+        "first+last-frame job (LTX-2.3 i2v with last_image_url): the official style-transition template's "
+        "LoRA (ltx23-transition at 1.0, its trigger word) morphs the start image into the last"))
     audio: bool = True
     enhance_prompt: bool = Field(False, description="the family's official prompt enhancer rewrites the prompt")
     external_id: Annotated[str, Field(max_length=256)] | None = None

@@ -53,7 +53,9 @@ class Settings(BaseModel):
     image_strength: float | None
     audio: bool
     enhance_prompt: bool
-    loras: list[LoraUsed] = Field([], description="the job's own LoRAs, as applied")
+    loras: list[LoraUsed] = Field([], description=(
+        "the job's own LoRAs as applied (a transition job's ltx23-transition LoRA first)"))
+    transition: bool = False
     prompt: str = Field(description=(
         "the prompt the video was made from (the enhancer's when enhance_prompt; with named LoRAs' trigger words)"))
     negative_prompt: str

@@ -89,6 +89,7 @@ def job_settings(job: JobInput, compiled: CompiledJob, prompt_used: str, comfyui
         "audio": job.audio,
         "enhance_prompt": job.enhance_prompt,
         "loras": loras or [],
+        "transition": job.transition,
         "prompt": prompt_used,
         "negative_prompt": plan.negative_prompt,
         "template": compiled.template.name,

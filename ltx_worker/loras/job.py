@@ -32,6 +32,9 @@ from .fetch import fetch_lora
 from .graph import JobLora, model_loader
 from .named import NamedLora, default_named_loras
 
+#: The named LoRA of the official style-transition template (template_ltx2_3_style_transition).
+TRANSITION_LORA = "ltx23-transition"
+
 
 class JobLoraSet:
     """The resolved LoRAs of one job (empty until `resolve`); use as ``with JobLoraSet() as s:``
@@ -62,13 +65,14 @@ class JobLoraSet:
         """Let go of the held files (eviction may take them once LORA_CACHE_MIN_AGE_S passed)."""
         self._holds.close()
 
-    def resolve(self, entries: list[LoraEntry], prompt: str, *, family: str, family_name: str, graph: Graph,
+    def resolve(self, entries: list[tuple[str, LoraEntry]], prompt: str, *, family: str, family_name: str, graph: Graph,
                 named: dict[str, NamedLora], comfy_loras: set[str], model_folders: dict[str, list[str]],
                 cache: LoraCache | None, max_bytes: int, timeout_s: float, budget: InputBudget) -> None:
         """Resolve `entries` for a job of `family` whose filled graph is `graph`.
 
         Args:
-            entries: the job's ``loras``.
+            entries: (field, entry) pairs: the job's ``loras`` as ``("loras[i]", entry)``, after the
+                LoRA a job option adds (``("transition", ...)``).
             prompt: the job's prompt (trigger words are added to it).
             family, family_name: the job's family id and display name.
             graph: the job's filled graph (its LTX model loader names the model file).
@@ -89,8 +93,7 @@ class JobLoraSet:
         """
         self.prompt = prompt
         model_file: Path | None = None
-        for index, entry in enumerate(entries):
-            field = f"loras[{index}]"
+        for field, entry in entries:
             budget.check(field, "resolving it")
             if entry.name is not None:
                 lora = self._named(field, entry, named, family, family_name, comfy_loras)
@@ -135,19 +138,23 @@ class JobLoraSet:
 
 def resolve_job_loras(loras: JobLoraSet, spec: JobInput, graph: Graph, client: ComfyClient, settings: Settings,
                       budget: InputBudget) -> None:
-    """`JobLoraSet.resolve` for the handler's job `spec` (its ``loras`` not empty) whose template
-    graph is `graph`, with what ComfyUI says of its folders: URL LoRAs need the LoRA cache
+    """`JobLoraSet.resolve` for the handler's job `spec` (with ``loras`` or ``transition``) whose
+    template graph is `graph`, with what ComfyUI says of its folders: URL LoRAs need the LoRA cache
     (`Settings.lora_cache_path`) to be one of ComfyUI's loras folders (entrypoint.sh registers it).
+    ``transition`` puts the named LoRA `TRANSITION_LORA` at 1.0 first, as the official
+    style-transition template adds it to the first+last-frame graph.
 
     Raises:
         WorkerError: as `JobLoraSet.resolve`; COMFY_UNAVAILABLE when ComfyUI does not answer.
     """
-    entries = spec.loras or []
+    entries = [(f"loras[{i}]", entry) for i, entry in enumerate(spec.loras or [])]
+    if spec.transition:  # template_ltx2_3_style_transition: the flf2v graph + this LoRA at 1.0
+        entries.insert(0, ("transition", LoraEntry(name=TRANSITION_LORA, strength=1.0)))
     folders = client.model_folders()
     root = settings.lora_cache_path.resolve()
     registered = any(Path(p).resolve() == root for p in folders.get("loras", []))
-    cache = LoraCache.from_settings(settings) if registered and any(e.url for e in entries) else None
-    listed = set(client.model_files("loras")) if any(e.name for e in entries) else set()
+    cache = LoraCache.from_settings(settings) if registered and any(e.url for _, e in entries) else None
+    listed = set(client.model_files("loras")) if any(e.name for _, e in entries) else set()
     loras.resolve(entries, spec.prompt, family=spec.family, family_name=spec.plan.family.name, graph=graph,
                   named=default_named_loras(), comfy_loras=listed, model_folders=folders, cache=cache,
                   max_bytes=settings.lora_max_bytes, timeout_s=settings.lora_fetch_timeout_s, budget=budget)
