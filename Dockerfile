@@ -182,6 +182,7 @@ COPY --from=models /slots/vae-ft-mse-840000-ema-pruned.safetensors/ /comfyui/mod
 COPY --from=models /slots/ltx-2.3-22b-distilled-fp8.safetensors/ /comfyui/models/
 COPY --from=models /slots/ltx-2.3-22b-ic-lora-union-control-ref0.5.safetensors/ /comfyui/models/
 COPY --from=models /slots/moge_2_vitl_normal_fp16.safetensors/ /comfyui/models/
+COPY --from=models /slots/ltx-2.3-id-lora-talkvid-3k.safetensors/ /comfyui/models/
 COPY --from=models /slots/ltx2-squish.safetensors/ /comfyui/models/
 COPY --from=models /slots/ltx2.3-transition.safetensors/ /comfyui/models/
 ENV PYTHON=/opt/venv/bin/python \

@@ -49,6 +49,7 @@ class JobFiles:
         audio_file: the image+audio job's WAV, or None.
         audio_duration_s: how much of it TrimAudioDuration keeps (seconds).
         control_video: the control job's MP4 (already at the job's fps), or None.
+        reference_audio_file: the ID-LoRA job's voice clip (WAV), or None.
     """
 
     image: str | None = None
@@ -56,6 +57,7 @@ class JobFiles:
     audio_file: str | None = None
     audio_duration_s: float | None = None
     control_video: str | None = None
+    reference_audio_file: str | None = None
 
 
 def template_values(job: JobInput, seed: int, files: JobFiles, tag: str) -> dict[str, Any]:
@@ -93,6 +95,7 @@ def template_values(job: JobInput, seed: int, files: JobFiles, tag: str) -> dict
         "audio_start_s": job.audio_start_s,
         "audio_duration_s": files.audio_duration_s,
         "control_video": files.control_video,
+        "reference_audio_file": files.reference_audio_file,
     }
 
 

@@ -37,14 +37,15 @@ if TYPE_CHECKING:
 
 Mode = Literal["t2v", "i2v"]
 FEATURES = ("camera_lora", "enhance_prompt", "audio", "loras", "transition")
-#: Job variants beyond plain t2v/i2v (SPEC.md, "Job input, version 2"), each with the job
-#: field that asks for it.
+#: Job variants beyond plain t2v/i2v (SPEC.md, "Job input", versions 2 and 3), each with the
+#: job field that asks for it.
 VARIANTS = {
     "keyframes": "keyframes",
     "audio": "audio_url",
     "control-canny": "control",
     "control-depth": "control",
     "control-pose": "control",
+    "id-lora": "reference_audio_url",
 }
 
 
@@ -272,7 +273,8 @@ class FamilyRegistry:
             raise invalid_field("fps", f"{family.name} renders at {_names(family.fps)} fps, not {job.fps}")
         variant = self._variant(job, family, mode)
         # an image+audio or control job without a duration lasts as long as its audio or video
-        follows_input = job.duration is None and variant is not None and VARIANTS[variant] != "keyframes"
+        follows_input = (job.duration is None and variant is not None
+                         and VARIANTS[variant] in ("audio_url", "control"))
         duration = job.duration if job.duration is not None else DEFAULT_DURATION_S
         low, high = family.duration_s["min"], family.duration_s["max"]
         if not low <= duration <= high:
@@ -326,11 +328,14 @@ class FamilyRegistry:
                 missing = "control" if job.control_video_url else "control_video_url"
                 raise invalid_field(missing, "control_video_url and control go together")
             asked.append((f"control-{job.control}", "control"))
+        if job.reference_audio_url:
+            asked.append(("id-lora", "reference_audio_url"))
         if not asked:
             return None
         if len(asked) > 1:
-            raise invalid_field(asked[1][1], f"a job takes one of keyframes/last_image_url, audio_url or "
-                                       f"control_video_url, not {asked[0][1]} and {asked[1][1]} together")
+            raise invalid_field(asked[1][1], f"a job takes one of keyframes/last_image_url, audio_url, "
+                                       f"control_video_url or reference_audio_url, not {asked[0][1]} and "
+                                       f"{asked[1][1]} together")
         name, field = asked[0]
         if job.last_image_url and mode != "i2v":
             raise invalid_field("last_image_url", f"{job.model} is text-to-video; the last frame goes with an "

@@ -1,12 +1,13 @@
 """A job's input files, from URL fields to names in ComfyUI's input folder.
 
 `fetch_inputs` fetches and checks every file a job names (start image, keyframe images, last
-image, audio, control video) *before* anything is uploaded, so a refused file leaves nothing
-behind and ComfyUI is never reached (SPEC.md: each file is decoded before it reaches ComfyUI).
-It also fixes the job's length when ``duration`` was left out and the video follows its audio or
-control video (`families.RenderPlan.follows_input`). `CheckedInputs.upload` then puts the files
-in ComfyUI's input folder under names the worker makes (``ltxw-<tag>-<role>.<ext>``, removed by
-the handler's cleanup) and returns the `compiler.JobFiles` the template is filled with.
+image, audio, control video, an ID-LoRA job's reference voice) *before* anything is uploaded, so
+a refused file leaves nothing behind and ComfyUI is never reached (SPEC.md: each file is decoded
+before it reaches ComfyUI). It also fixes the job's length when ``duration`` was left out and
+the video follows its audio or control video (`families.RenderPlan.follows_input`).
+`CheckedInputs.upload` then puts the files in ComfyUI's input folder under names the worker
+makes (``ltxw-<tag>-<role>.<ext>``, removed by the handler's cleanup) and returns the
+`compiler.JobFiles` the template is filled with.
 
 The stage is bounded: every download by IMAGE_FETCH_TIMEOUT_S of wall-clock time, the whole
 stage (downloads, decoding, re-encoding) by the job's deadline, and it stops when the job is
@@ -49,6 +50,7 @@ class CheckedInputs:
         audio: WAV bytes of the image+audio job's sound track, or None.
         audio_duration_s: seconds of it the template keeps (TrimAudioDuration).
         control_video: MP4 bytes of a control job's video at the job's fps, or None.
+        reference_audio: WAV bytes of an ID-LoRA job's voice clip, or None.
         facts: what each input was (sizes, lengths, rates) for the result's ``settings.inputs``.
     """
 
@@ -58,6 +60,7 @@ class CheckedInputs:
     audio: bytes | None = None
     audio_duration_s: float | None = None
     control_video: bytes | None = None
+    reference_audio: bytes | None = None
     facts: dict[str, Any] = field(default_factory=dict)
 
     def upload(self, client: ComfyClient, tag: str, deadline: float | None,
@@ -82,7 +85,8 @@ class CheckedInputs:
         )
         audio = put(self.audio, "audio.wav", "audio/wav") if self.audio else None
         control = put(self.control_video, "control.mp4", "video/mp4") if self.control_video else None
-        return JobFiles(image, guides, audio, self.audio_duration_s, control)
+        reference = put(self.reference_audio, "reference.wav", "audio/wav") if self.reference_audio else None
+        return JobFiles(image, guides, audio, self.audio_duration_s, control, reference)
 
     def describe(self) -> str:
         """The inputs in words, for the progress message (``start image, 2 guide images, audio``)."""
@@ -95,6 +99,8 @@ class CheckedInputs:
             parts.append("audio")
         if self.control_video:
             parts.append("control video")
+        if self.reference_audio:
+            parts.append("reference voice")
         return ", ".join(parts) or "none"
 
 
@@ -151,6 +157,15 @@ def fetch_inputs(job: JobInput, settings: Settings, *, deadline: float | None = 
         _audio(job, settings, checked, budget)
     if job.control_video_url:
         _control_video(job, settings, checked, budget)
+    if job.reference_audio_url:
+        with _last_resort("reference_audio_url", "audio file"):
+            raw = fetch_source(job.reference_audio_url, field="reference_audio_url",
+                               max_bytes=settings.max_audio_bytes, timeout_s=settings.image_fetch_timeout_s,
+                               budget=budget)
+            checked.reference_audio, facts = prepare_audio(raw, field="reference_audio_url", start_s=0.0,
+                                                           max_s=settings.max_audio_s, min_s=settings.min_audio_s,
+                                                           budget=budget)
+        checked.facts["reference_audio"] = facts.to_dict()
     return checked
 
 

@@ -54,6 +54,7 @@ VALUES = {
                {"image": "ltxw-job-guide1.png", "frame": 120, "strength": 0.7}],
     "audio_file": "ltxw-job-audio.wav", "audio_start_s": 0.0, "audio_duration_s": 5.0,
     "control_video": "ltxw-job-control.mp4",
+    "reference_audio_file": "ltxw-job-reference.wav",
 }
 
 

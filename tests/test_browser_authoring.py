@@ -80,6 +80,8 @@ pytestmark = pytest.mark.skipif(
 #: tokens: at 256 x 256 the 21 jobs took 69 s instead of 51 s on 2 idle cores, and a pro job
 #: 47 s instead of 20 s on busy ones.
 TINY = {"width": 128, "height": 128, "half_width": 64, "half_height": 64, "frames": 9}
+#: Steps of an LTXVScheduler (the pro templates' stage 1) in that run.
+RUN_STEPS = 4
 #: Values the export check fills both graphs with; other parameters keep the template's own.
 VALUES = {"prompt": "A red fox runs through fresh snow at dawn.", "negative_prompt": "blurry",
           "width": 1280, "height": 704, "half_width": 640, "half_height": 352, "frames": 121,
@@ -529,6 +531,8 @@ def test_template_round_trip_in_the_editor(name, editor, comfy, tmp_path, leave_
     sizes = [(title, inp, TINY[p]) for p, targets in bindings["params"].items() if p in TINY
              for title, inp in targets]
     sizes += [(title, inp, prefix) for title, inp in bindings["params"].get("filename_prefix", [])]
+    # the pro templates' full schedules (20-30 steps with CFG) prove nothing more here than 4 steps
+    sizes += [(n["_meta"]["title"], "steps", RUN_STEPS) for n in graph.values() if n["class_type"] == "LTXVScheduler"]
     assert editor.set_widgets(sizes) == []
     before = set(requests.get(comfy.url + "/history", timeout=10).json())
     started = time.monotonic()

@@ -190,6 +190,52 @@ def test_image_and_audio(delivering, receiver, s3):
     assert corr > 0.5, f"the MP4's audio correlates {corr:.2f} with the input"
 
 
+def test_transition(delivering, receiver, s3):
+    """``transition: true`` is template_ltx2_3_style_transition: the first+last-frame graph ComfyUI
+    ran has the ltx23-transition LoRA at 1.0 on the checkpoint's model, both guides at 0.7, and the
+    prompt its trigger word."""
+    handler, _, histories = delivering
+    _serves(handler, "ltx-2.3-i2v", "fast", "keyframes")
+    out = _run(delivering, receiver, s3, {
+        "model": "ltx-2.3-i2v", "duration": 2, "aspect_ratio": "1:1", "image_urls": [_png(RED)],
+        "last_image_url": _png(BLUE), "transition": True, "_variant": "keyframes"}, "transition")
+    graph = histories[out["prompt_id"]]["prompt"][2]
+    [(lora_id, lora)] = [(k, n) for k, n in graph.items() if n["class_type"] == "LoraLoaderModelOnly"]
+    assert (lora["inputs"]["lora_name"], lora["inputs"]["strength_model"]) == ("ltx2.3-transition.safetensors", 1.0)
+    assert graph[str(lora["inputs"]["model"][0])]["class_type"] == "CheckpointLoaderSimple"
+    assert [(f, s) for f, s, _ in _guides_run(histories, out)] == [(0, 0.7), (48, 0.7)]
+    settings = out["settings"]
+    assert settings["transition"] is True and settings["prompt"] == f"zhuanchang, {PROMPT}"
+    assert settings["loras"][0]["name"] == "ltx23-transition"
+
+
+def test_id_lora(delivering, receiver, s3):
+    """ID-LoRA (video_ltx2_3_id_lora): ComfyUI ran the ID-LoRA and LTXVReferenceAudio on stage 1
+    only, with the reference voice the worker checked and uploaded; the video's length is the
+    job's, not the voice clip's, and its sound is generated."""
+    handler, _, histories = delivering
+    _serves(handler, "ltx-2.3-i2v", "fast", "id-lora")
+    wav = tone_wav(5.0, rate=16_000, speech_like=True)
+    out = _run(delivering, receiver, s3, {
+        "model": "ltx-2.3-i2v", "duration": 2, "aspect_ratio": "1:1", "image_urls": [_png(RED)],
+        "reference_audio_url": _uri(wav, "audio/wav"), "_variant": "id-lora"}, "id-lora")
+    assert out["settings"]["frames"] == 49 and out["video"]["has_audio"]
+    assert out["settings"]["inputs"]["reference_audio"]["duration_s"] == 5.0
+    graph = histories[out["prompt_id"]]["prompt"][2]
+
+    def source(node: dict, name: str) -> dict:
+        return graph[str(node["inputs"][name][0])]
+
+    [reference] = [n for n in graph.values() if n["class_type"] == "LTXVReferenceAudio"]
+    assert source(reference, "reference_audio")["inputs"]["audio"] == "ltxw-id-lora-reference.wav"
+    assert reference["inputs"]["identity_guidance_scale"] == 3.0
+    id_lora = source(reference, "model")
+    assert id_lora["inputs"]["lora_name"] == "ltx-2.3-id-lora-talkvid-3k.safetensors"
+    guiders = {n["_meta"]["title"]: n for n in graph.values() if n["class_type"] == "CFGGuider"}
+    assert source(guiders["Stage 1 Guider"], "model") is reference
+    assert source(guiders["Stage 2 Guider"], "model") is source(id_lora, "model"), "stage 2: no ID-LoRA"
+
+
 #: canny through the handler on both families (t2v and i2v, fast and pro); depth's Lotus/MoGe
 #: graphs run at 128 px in tests/test_control_ltx2_templates.py / test_control_ltx23_templates.py
 #: (a 704 px Lotus pass per frame costs minutes on a CPU)

@@ -36,6 +36,7 @@ SOURCES = {
     "ltx23_i2v_pro": "video_ltx2_3_i2v",
     "ltx25_t2v_fast": "video_ltx2_5_t2v",
     "ltx25_i2v_fast": "video_ltx2_5_i2v",
+    "ltx23_idlora_fast": "video_ltx2_3_id_lora",
 }
 #: the mode templates (issue 11) and their official sources; their settings are held to them by
 #: tests/test_control_ltx2_templates.py, tests/test_control_ltx23_templates.py and
@@ -146,7 +147,18 @@ def test_template_is_valid_against_comfyui_033(name, object_info):
         assert check_graph(graph, object_info) == [], f"{name} ({variant})"
 
 
-@pytest.mark.parametrize("name", sorted(n for n in TEMPLATES if n.startswith(("ltx23_", "ltx25_"))))
+#: LTX-2.3/2.5 templates whose official template has no prompt enhancer (enhance_prompt is refused).
+NO_ENHANCER = {"ltx23_idlora_fast"}
+
+
+def test_templates_without_an_enhancer_have_none():
+    for name in NO_ENHANCER:
+        graph = load_json(TEMPLATES[name])
+        assert not {"TextGenerateLTX2Prompt", "TextGenerate"} & {n["class_type"] for n in graph.values()}, name
+
+
+@pytest.mark.parametrize("name", sorted(n for n in TEMPLATES
+                                        if n.startswith(("ltx23_", "ltx25_")) and n not in NO_ENHANCER))
 def test_enhancer_is_disconnected_and_removable(name):
     graph, bindings = load_json(TEMPLATES[name]), load_json(TEMPLATES[name].with_suffix(".bindings.json"))
     ids = ids_by_title(graph)

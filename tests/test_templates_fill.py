@@ -25,6 +25,7 @@ VALUES = {
                {"image": "ltxw-job-guide1.png", "frame": 48, "strength": 0.7}],
     "audio_file": "ltxw-job-audio.wav", "audio_start_s": 0.5, "audio_duration_s": 2.0,
     "control_video": "ltxw-job-control.mp4",
+    "reference_audio_file": "ltxw-job-reference.wav",
 }
 
 

@@ -161,6 +161,8 @@ class JobInput(BaseModel):
         "image+audio to video: the video is made to this sound track (kept as the MP4's audio)"))] | None = None
     audio_start_s: Annotated[float, Field(ge=0.0, le=3600.0, description=(
         "where in the audio the video starts, seconds"))] = 0.0
+    reference_audio_url: Annotated[str, Field(max_length=16_000_000, description=(
+        "ID-LoRA (LTX-2.3 i2v): a voice clip of the person (about 5 s) whose voice the video takes"))] | None = None
     control_video_url: Annotated[str, Field(max_length=16_000_000, description=(
         "video-to-video: the motion/structure to follow (IC-LoRA control)"))] | None = None
     control: Literal["canny", "depth", "pose"] | None = Field(None, description=(
@@ -204,7 +206,7 @@ class JobInput(BaseModel):
             return None
         return [_check_source(value[0], "image")]
 
-    @field_validator("last_image_url", "audio_url", "control_video_url")
+    @field_validator("last_image_url", "audio_url", "control_video_url", "reference_audio_url")
     @classmethod
     def _source_shape(cls, value: str | None) -> str | None:
         return None if value is None else _check_source(value, "file")

@@ -30,6 +30,7 @@ loras/ltx_2.3_22b_distilled_1.1_lora_dynamic_fro09_avg_rank_111   LoRA over ever
 _bf16.safetensors                                                 transformer blocks (bf16)
 loras/ltx2.3-transition.safetensors                               the named transition LoRA, the
                                                                   same shape, own seed (bf16)
+loras/ltx-2.3-id-lora-talkvid-3k.safetensors                      the ID-LoRA, likewise
 latent_upscale_models/ltx-2.3-spatial-upscaler-x2-1.1             ltx2's tiny upscaler, own seed
 text_encoders/gemma_3_12B_it_fp4_mixed.safetensors                ltx2's tiny Gemma 3 (shared)
 loras/gemma-3-12b-it-abliterated_lora_rank64_bf16.safetensors     the enhancer's LoRA: every
@@ -107,11 +108,14 @@ UPSCALER_FILE = "ltx-2.3-spatial-upscaler-x2-1.1.safetensors"
 ENHANCER_LORA_FILE = "gemma-3-12b-it-abliterated_lora_rank64_bf16.safetensors"
 #: The named transition LoRA (template_ltx2_3_style_transition; models.txt lora=ltx23-transition).
 TRANSITION_LORA_FILE = "ltx2.3-transition.safetensors"
+#: The ID-LoRA of video_ltx2_3_id_lora (models.txt profile ltx23-id-lora).
+ID_LORA_FILE = "ltx-2.3-id-lora-talkvid-3k.safetensors"
 DISTILLED_LORA_RANK = 8
 ENHANCER_LORA_RANK = 4
 _LORA_BASE = "ltx-2.3-22b-dev-fp8.safetensors"
 _DISTILLED_LORA_SEED = 2331
 _TRANSITION_LORA_SEED = 2332
+_ID_LORA_SEED = 2333
 _UPSCALER_SEED = 2341
 _ENHANCER_LORA_SEED = 2351
 
@@ -147,6 +151,8 @@ def write_tiny_ltx23(models_dir: pathlib.Path) -> list[pathlib.Path]:
     written.append(_save(_to(lora, torch.bfloat16), models_dir / "loras" / DISTILLED_LORA_FILE, {}))
     transition = lora_state_dict(lora_targets(lora_base), DISTILLED_LORA_RANK, _TRANSITION_LORA_SEED)
     written.append(_save(_to(transition, torch.bfloat16), models_dir / "loras" / TRANSITION_LORA_FILE, {}))
+    id_lora = lora_state_dict(lora_targets(lora_base), DISTILLED_LORA_RANK, _ID_LORA_SEED)
+    written.append(_save(_to(id_lora, torch.bfloat16), models_dir / "loras" / ID_LORA_FILE, {}))
     written.append(_save(ltx2.upscaler_state_dict(_UPSCALER_SEED),
                          models_dir / "latent_upscale_models" / UPSCALER_FILE,
                          {"config": json.dumps(ltx2.UPSCALER_CONFIG, sort_keys=True)}))
