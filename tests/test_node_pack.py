@@ -32,7 +32,7 @@ from support import PACK, pack_module, run_job
 
 NODE = "LTXWCameraLoRAPreset"
 #: every node of the pack, in the order of its NODES list (and of object_info.json)
-PACK_NODES = [NODE, "LTXWGuidanceRescale"]
+PACK_NODES = [NODE, "LTXWGuidanceRescale", "LTXWTimeMask"]
 REGISTRY = TemplateRegistry.load(PROJECT_ROOT / "workflows")
 #: The ComfyUI version whose /object_info the committed pack entry is a copy of.
 SNAPSHOT_VERSION = "0.33.0"

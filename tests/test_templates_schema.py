@@ -75,7 +75,7 @@ def oi_033() -> dict:
     if not OI_033.is_file():
         pytest.fail(f"no object_info snapshot at {OI_033}: the LTX-2 templates must be checked every run")
     pack = _load(PACK_OBJECT_INFO)
-    assert set(pack) == {CAMERA_NODE, "LTXWGuidanceRescale"}
+    assert set(pack) == {CAMERA_NODE, "LTXWGuidanceRescale", "LTXWTimeMask"}
     return {**_load(OI_033), **pack}
 
 

@@ -19,6 +19,7 @@ from comfy_api.latest import io
 
 from .guidance import PIPELINE_RESCALE, post_cfg_function
 from .presets import NONE, PRESETS, hub_repo, lora_file
+from .timemask import audio_frames_inside, mask_for, video_frames_inside
 
 #: Newer ComfyUI (0.33.0 here) passes the LoRA's safetensors metadata on (IC-LoRA parameters);
 #: 0.3.75 has no such argument.
@@ -186,5 +187,71 @@ class LTXWGuidanceRescale(io.ComfyNode):
         return io.NodeOutput(patched)
 
 
+class LTXWTimeMask(io.ComfyNode):
+    """A noise mask over a time range of an LTX video or audio latent, exact per latent frame.
+
+    For edits (retake, extend; issue 19): ltx-pipelines' RetakePipeline regenerates a section
+    with a noise mask of 1 inside it and 0 outside on the video and the audio latent
+    (``ltx_pipelines/retake.py``); samplers honour a mask per modality of the packed AV latent
+    (``comfy/samplers.py`` KSamplerX0Inpaint). A mask of another length than the latent's would
+    be interpolated by ComfyUI (``comfy/utils.py`` ``reshape_mask``) and blur the section's
+    edges; this one has the latent's exact frame count (timemask.py has the frame mapping).
+    The latent's other entries pass through; its ``noise_mask`` is replaced.
+    """
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        """The node's inputs (latent, start_s, duration_s, fps, audio_vae, inside, outside) and
+        output (the latent with its noise mask)."""
+        return io.Schema(
+            node_id="LTXWTimeMask",
+            display_name="LTX Time Range Noise Mask",
+            category="LTX-Worker",
+            description=(
+                "Sets the noise mask of an LTX video or audio latent over a time range, one value "
+                "per latent frame: 'inside' (1 = regenerate) from start_s for duration_s, "
+                "'outside' (0 = keep) elsewhere. Video frames map to latent frames as LTX's causal "
+                "VAE packs them (1, then 8 per latent frame); audio needs its audio VAE's rate."
+            ),
+            inputs=[
+                io.Latent.Input("latent", tooltip="An LTX video latent, or an LTX audio latent (with audio_vae)."),
+                io.Float.Input("start_s", default=0.0, min=0.0, max=3600.0, step=0.01,
+                               tooltip="Where the range starts, seconds from the latent's first frame."),
+                io.Float.Input("duration_s", default=1.0, min=0.0, max=3600.0, step=0.01,
+                               tooltip="How long the range lasts, seconds."),
+                io.Float.Input("fps", default=24.0, min=1.0, max=240.0, step=0.01,
+                               tooltip="Pixel frames per second of the video (video latents)."),
+                io.Vae.Input("audio_vae", optional=True,
+                             tooltip="The LTX audio VAE: its latents per second (audio latents only)."),
+                io.Float.Input("inside", default=1.0, min=0.0, max=1.0, step=0.01,
+                               tooltip="Mask value inside the range (1: regenerated)."),
+                io.Float.Input("outside", default=0.0, min=0.0, max=1.0, step=0.01,
+                               tooltip="Mask value outside the range (0: kept as it is)."),
+            ],
+            outputs=[io.Latent.Output(tooltip="The latent with its noise mask over the range.")],
+        )
+
+    @classmethod
+    def execute(cls, latent: dict, start_s: float, duration_s: float, fps: float, inside: float,
+                outside: float, audio_vae: Any = None) -> io.NodeOutput:
+        """The latent with ``noise_mask`` over [start_s, start_s + duration_s).
+
+        Raises:
+            ValueError: an audio latent without its audio VAE, or a latent that is neither a 5-D
+                video nor a 4-D audio latent.
+        """
+        samples = latent["samples"]
+        if samples.ndim == 5:
+            flags = video_frames_inside(samples.shape[2], fps, start_s, duration_s)
+        elif samples.ndim == 4:
+            if audio_vae is None:
+                raise ValueError("an audio latent's time mask needs its audio VAE (its latents per second)")
+            rate = audio_vae.first_stage_model.latents_per_second
+            flags = audio_frames_inside(samples.shape[2], rate, start_s, duration_s)
+        else:
+            raise ValueError(f"not an LTX video or audio latent: samples of shape {tuple(samples.shape)}")
+        return io.NodeOutput({**latent, "noise_mask": mask_for(samples, flags, inside, outside)})
+
+
 #: Every node of the pack, as the extension lists them.
-NODES: list[type[io.ComfyNode]] = [CameraLoRAPreset, LTXWGuidanceRescale]
+NODES: list[type[io.ComfyNode]] = [CameraLoRAPreset, LTXWGuidanceRescale, LTXWTimeMask]
