@@ -136,6 +136,22 @@ def test_lent_run_from_a_scratch_copy_with_only_the_image(built: tuple[Path, dic
     assert {i["weight_dtype"] for i in items if i["kind"] == "option"} == set(configs.WEIGHT_DTYPES)
     assert all(i["status"] == "ok" for i in items), [(i["key"], i["status"]) for i in items]
     assert set(run["sizes"]) == set(configs.FAMILIES)
+    # what the bench measures (this run is the suite's one tiny run of bench.gpu_cost)
+    points = [i for i in items if i["kind"] == "point"]
+    assert {"pytorch"} <= {i["attention"] for i in items if i["kind"] == "option" and i["attention"]}
+    for item in items:
+        stages = set(item["stages"])
+        assert stages == (set(report.STAGE_KEYS) if item["kind"] == "point" else {"stage1", "upscale", "stage2"})
+        assert all(s["seconds"] > 0 for s in item["stages"].values())
+    for item in points:  # the decoded video has the run's size and frames; the sound its family's rate
+        assert item["output"]["images"] == [configs.TINY_FRAMES, configs.TINY_SIZE[1], configs.TINY_SIZE[0], 3]
+        assert item["output"]["sample_rate"] == (24000 if item["family"] == "ltx2" else 48000)
+    ltx2_pro = next(i for i in points if i["key"].startswith("ltx2-pro-"))
+    assert ltx2_pro["lora_bytes"], "LTX-2 pro patches the distilled LoRA into stage 2"
+    assert run["meta"]["gpu_name"].startswith("CPU (tiny scale")
+    assert all(list(row) == report.COLUMNS for row in report.rows(run))
+    doc = report.render_doc(None, run, None, "python -m bench.gpu_cost")
+    assert "No GPU figures exist yet" in doc and "not GPU costs" in doc
     table = report.markdown_table(report.rows(run))
     assert (out / "table.md").read_text().startswith(table)
     assert proc.stdout.rstrip().endswith(table.splitlines()[-1]), "the table is printed last"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.gpu_cost import configs, report
+from bench.gpu_cost import report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,40 +51,8 @@ def ltx2_tree(comfyui_dir: Path) -> Path:
     return comfyui_dir
 
 
-def test_tiny_run_measures_every_point_stage_and_option(ltx2_tree: Path, tmp_path: Path) -> None:
-    out, png = tmp_path / "run.json", tmp_path / "plot.png"
-    proc, seconds = _run(ltx2_tree, "--json", str(out), "--plot", str(png))
-    print(f"bench.gpu_cost --scale tiny: {seconds:.1f} s")
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    run = json.loads(out.read_text())
-    items = run["items"]
-
-    points = [i for i in items if i["kind"] == "point"]
-    assert [i["key"] for i in points] == [p.key for p in configs.POINTS]
-    options = [i for i in items if i["kind"] == "option"]
-    assert {i["weight_dtype"] for i in options} == set(configs.WEIGHT_DTYPES)
-    assert {"pytorch"} <= {i["attention"] for i in options if i["attention"]}
-    for item in items:
-        assert item["status"] == "ok", (item["key"], item["status"])
-        stages = set(item["stages"])
-        assert stages == (set(report.STAGE_KEYS) if item["kind"] == "point" else {"stage1", "upscale", "stage2"})
-        assert all(s["seconds"] > 0 for s in item["stages"].values())
-    for item in points:  # the decoded video has the run's size and frames; the sound its family's rate
-        assert item["output"]["images"] == [configs.TINY_FRAMES, configs.TINY_SIZE[1], configs.TINY_SIZE[0], 3]
-        assert item["output"]["sample_rate"] == (24000 if item["family"] == "ltx2" else 48000)
-    assert points[2]["lora_bytes"], "LTX-2 pro patches the distilled LoRA into stage 2"
-
-    table = report.rows(run)
-    assert len(table) == len(items)
-    assert all(list(row) == report.COLUMNS for row in table)
-    md = report.markdown_table(table)
-    assert md.splitlines()[0] == "| " + " | ".join(report.COLUMNS) + " |"
-    assert len(md.splitlines()) == 2 + len(items)
-    assert run["meta"]["gpu_name"].startswith("CPU (tiny scale")
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-    doc = report.render_doc(None, run, None, "python -m bench.gpu_cost")
-    assert "No GPU figures exist yet" in doc and "not GPU costs" in doc
+# The full tiny run of the bench (every point, stage and option, its table, plot and page) is
+# tests/test_gpu_carry.py's lent run, from a scratch copy with only the image: one run of it a suite.
 
 
 def test_time_budget_stops_cleanly(ltx2_tree: Path, tmp_path: Path) -> None:
