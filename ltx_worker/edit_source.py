@@ -1,0 +1,203 @@
+"""An edit job's source video (``video_url``), checked and normalised before ComfyUI sees it (issue 19).
+
+`prepare_edit_source` opens the fetched bytes with the video demuxers only (`media_open`), checks
+the declared size, frame count, length and frame rate against the caps, then decodes every frame
+under the job's budget and writes one normalised H.264 MP4 that the edit's window is cut from and
+its output spliced into:
+
+* **rotation** (a phone clip's display matrix, ``frame.rotation``) is applied to the pixels, so
+  the picture is upright and the MP4 has none;
+* **variable frame rate** is resampled to the stream's average rate by presentation time (output
+  frame i shows the source frame on screen at i / fps, to the nearest half frame), so frame i is
+  at i / fps exactly;
+* **10-bit or HDR** pictures are converted to 8-bit yuv420p tagged BT.709 (swscale's conversion;
+  no tone mapping: a PQ/HLG source looks flat, and the facts say what it was);
+* a picture larger than the output cap is scaled down (aspect kept), sides even.
+
+Each of these is reported in `EditSourceFacts` (the result's ``settings.inputs.video``). What
+cannot be normalised is refused naming the field: not a video, no frame rate, fewer than
+`MIN_SOURCE_FRAMES` frames, over a cap, undecodable. The sound, when the source has it, is the
+job's to keep: `prepare_audio` reads it from the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from .input_budget import NO_BUDGET, InputBudget
+from .inputs import input_error
+from .media_open import decoded_frames, open_media
+
+#: Lightricks' minimum for a retake or extend source (its API refuses shorter clips).
+MIN_SOURCE_FRAMES = 73
+#: Frame time spread (relative to the mean interval) above which a stream counts as variable rate.
+_VFR_SPREAD = 0.01
+_TEN_BIT = ("10le", "10be", "12le", "12be", "16le", "16be")
+
+
+@dataclass(frozen=True)
+class EditSourceFacts:
+    """What the source was and what was done to it.
+
+    Attributes:
+        format, codec: the container and video codec names (FFmpeg's).
+        width, height: the picture as decoded (before rotation).
+        fps: the frame rate of the output (the stream's average rate).
+        frames_decoded, frames: frames read, and frames of the normalised MP4.
+        duration_s: frames / fps of the normalised MP4.
+        out_width, out_height: the normalised picture (after rotation and scaling).
+        rotation: degrees the picture was turned to be upright (0: none).
+        variable_frame_rate: whether frames came at uneven intervals (resampled).
+        converted_from: the source's pixel format / transfer when it was 10-bit or HDR, else None.
+        scaled: whether the picture was scaled down to the cap.
+        has_audio: whether the source has a sound track.
+    """
+
+    format: str
+    codec: str
+    width: int
+    height: int
+    fps: float
+    frames_decoded: int
+    frames: int
+    duration_s: float
+    out_width: int
+    out_height: int
+    rotation: int
+    variable_frame_rate: bool
+    converted_from: str | None
+    scaled: bool
+    has_audio: bool
+
+    def to_dict(self) -> dict:
+        """The facts as the result reports them (seconds and rates rounded to 3 places)."""
+        out = asdict(self)
+        out["fps"], out["duration_s"] = round(self.fps, 3), round(self.duration_s, 3)
+        return out
+
+
+def _even(n: float) -> int:
+    return max(2, int(n) // 2 * 2)
+
+
+def _upright(frame: av.VideoFrame, rotation: int) -> np.ndarray:
+    """The frame as RGB, turned by `rotation` degrees (a multiple of 90, FFmpeg's sign:
+    counter-clockwise positive) so that it shows as the player would show it."""
+    rgb = frame.to_ndarray(format="rgb24")
+    return np.ascontiguousarray(np.rot90(rgb, k=(rotation // 90) % 4)) if rotation else rgb
+
+
+def prepare_edit_source(data: bytes, *, field: str, max_size: tuple[int, int], max_s: float, max_frames: int,
+                        max_pixels: int, budget: InputBudget = NO_BUDGET) -> tuple[bytes, EditSourceFacts]:
+    """Check an edit's source video and write it normalised (module doc) as H.264 MP4.
+
+    Args:
+        data: the fetched file. field: the job field, for errors (``video_url``).
+        max_size: (width, height) the output may have at most (the job's resolution cap, in the
+            picture's orientation: a portrait source is fitted to (height, width) swapped).
+        max_s, max_frames, max_pixels: caps on the declared length, the declared and decoded
+            frame count, and the declared and every decoded frame's size.
+        budget: the job's deadline and cancel.
+
+    Returns:
+        (MP4 bytes, `EditSourceFacts`).
+
+    Raises:
+        WorkerError: INVALID_INPUT naming `field` (not a video, no video stream, no frame rate,
+            too short, over a cap, undecodable); TIMEOUT or CANCELLED from `budget`.
+    """
+    container = open_media(data, field, "video")
+    with container:
+        if not container.streams.video:
+            raise input_error(field, "has no video stream")
+        stream = container.streams.video[0]
+        width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
+        if width <= 0 or height <= 0:
+            raise input_error(field, "declares no picture size")
+        if width * height > max_pixels:
+            raise input_error(field, f"declares {width}x{height} pixels, more than the {max_pixels} pixel limit")
+        if stream.frames and stream.frames > max_frames:
+            raise input_error(field, f"declares {stream.frames} frames, more than the {max_frames} frame limit")
+        declared = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+        if declared is None and container.duration:
+            declared = container.duration / 1_000_000
+        if declared is not None and declared > max_s:
+            raise input_error(field, f"lasts {declared:.1f} s, more than the {max_s:g} s limit")
+        rate = stream.average_rate or stream.guessed_rate
+        if not rate or float(rate) <= 0 or not math.isfinite(float(rate)) or float(rate) > 240:
+            raise input_error(field, f"declares no usable frame rate ({rate})")
+        fps = float(rate)
+        has_audio = bool(container.streams.audio)
+        buf = io.BytesIO()
+        out = av.open(buf, mode="w", format="mp4")
+        video = None
+        held: np.ndarray | None = None
+        rotation, converted, written, decoded = 0, None, 0, 0
+        first = last = None
+        steps: list[float] = []
+        out_w = out_h = 0
+        scale = 1.0
+
+        def emit(until: float) -> None:  # the held frame for every output time until `until`, to the
+            nonlocal written          # nearest frame: output i shows the source at i / fps (+/- half a frame)
+            while held is not None and (written + 0.5) / fps < until:
+                budget.check(field, "normalising it")
+                picture = av.VideoFrame.from_ndarray(held, format="rgb24").reformat(
+                    width=out_w, height=out_h, format="yuv420p")
+                picture.pts = written
+                for packet in video.encode(picture):
+                    out.mux(packet)
+                written += 1
+
+        try:
+            for frame in decoded_frames(container, stream, field=field, kind="video", budget=budget,
+                                        max_frames=max_frames, max_pixels=max_pixels):
+                if video is None:
+                    rotation = int(round(frame.rotation or 0)) % 360
+                    if rotation % 90:
+                        raise input_error(field, f"is rotated by {rotation} degrees (only quarter turns are taken)")
+                    trc = str(frame.color_trc) if frame.color_trc is not None else ""
+                    hdr = any(k in trc.lower() for k in ("2084", "b67", "hlg"))
+                    if frame.format.name.endswith(_TEN_BIT) or hdr:
+                        converted = frame.format.name + (f", transfer {trc}" if hdr else "")
+                    up_w, up_h = (height, width) if rotation in (90, 270) else (width, height)
+                    cap_w, cap_h = max_size if up_w >= up_h else (max_size[1], max_size[0])
+                    scale = min(1.0, cap_w / up_w, cap_h / up_h)
+                    out_w, out_h = _even(up_w * scale), _even(up_h * scale)
+                    video = out.add_stream("libx264", rate=Fraction(rate))
+                    video.width, video.height, video.pix_fmt = out_w, out_h, "yuv420p"
+                    video.options = {"crf": "12", "preset": "veryfast", "colorprim": "bt709",
+                                     "transfer": "bt709", "colormatrix": "bt709"}
+                    video.codec_context.time_base = 1 / Fraction(rate)
+                decoded += 1
+                t = frame.time if frame.time is not None else decoded / fps
+                if last is not None:
+                    steps.append(t - last)
+                first = t if first is None else first
+                last = t
+                emit(t - first)
+                held = _upright(frame, rotation)
+            if video is None:
+                raise input_error(field, "has no decodable frames")
+            emit(last - first + 1.0 / fps)  # the last frame lasts one frame interval
+            for packet in video.encode(None):
+                out.mux(packet)
+        finally:
+            out.close()
+        fmt, codec = container.format.name, stream.codec_context.name
+    if decoded < MIN_SOURCE_FRAMES:
+        raise input_error(field, f"has {decoded} frames; an edit needs at least {MIN_SOURCE_FRAMES} "
+                                 f"({MIN_SOURCE_FRAMES / fps:.2f} s at {fps:g} fps)")
+    mean = sum(steps) / len(steps) if steps else 0.0
+    vfr = bool(mean > 0 and (max(steps) - min(steps)) / mean > _VFR_SPREAD)
+    count = written
+    scaled = scale < 1.0
+    facts = EditSourceFacts(fmt, codec, width, height, fps, decoded, count, count / fps, out_w, out_h, rotation,
+                            vfr, converted, scaled, has_audio)
+    return buf.getvalue(), facts
