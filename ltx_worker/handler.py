@@ -248,8 +248,6 @@ class JobHandler:
             webhook_url = self._webhook_url(job.get("input"))
             result = await self._run(job, tag, tracker, run, threads, loras)
         except asyncio.CancelledError:
-            if not threads.after_last(loras.release):  # a LoRA fetch still running holds on
-                loras.release()
             log.warning("job %s cancelled; stopping its prompt in ComfyUI", job.get("id"))
             run.cancel.set()
             cancelled = self.stop_reason() or WorkerError(ErrorCode.CANCELLED, "the job was cancelled")
@@ -259,6 +257,8 @@ class JobHandler:
             await asyncio.to_thread(self._cleanup, tag, run.prompt_id)
             # a call still running (an upload, the MP4's download) may write after that: again then
             threads.after_last(lambda: self._cleanup(tag, None))
+            if not threads.after_last(loras.release):  # once ComfyUI stopped; a LoRA fetch may still hold
+                loras.release()
             if pending is not None:
                 await pending.report()  # awaiting works again once the CancelledError is caught
             raise
