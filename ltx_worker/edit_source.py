@@ -32,7 +32,7 @@ import numpy as np
 
 from .input_budget import NO_BUDGET, InputBudget
 from .inputs import input_error
-from .media_open import decoded_frames, open_media
+from .media_open import checked_video_stream, decoded_frames, open_media
 
 #: Lightricks' minimum for a retake or extend source (its API refuses shorter clips).
 MIN_SOURCE_FRAMES = 73
@@ -114,21 +114,8 @@ def prepare_edit_source(data: bytes, *, field: str, max_size: tuple[int, int], m
     """
     container = open_media(data, field, "video")
     with container:
-        if not container.streams.video:
-            raise input_error(field, "has no video stream")
-        stream = container.streams.video[0]
-        width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
-        if width <= 0 or height <= 0:
-            raise input_error(field, "declares no picture size")
-        if width * height > max_pixels:
-            raise input_error(field, f"declares {width}x{height} pixels, more than the {max_pixels} pixel limit")
-        if stream.frames and stream.frames > max_frames:
-            raise input_error(field, f"declares {stream.frames} frames, more than the {max_frames} frame limit")
-        declared = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
-        if declared is None and container.duration:
-            declared = container.duration / 1_000_000
-        if declared is not None and declared > max_s:
-            raise input_error(field, f"lasts {declared:.1f} s, more than the {max_s:g} s limit")
+        stream, width, height, _ = checked_video_stream(container, field=field, max_pixels=max_pixels,
+                                                         max_frames=max_frames, max_s=max_s)
         rate = stream.average_rate or stream.guessed_rate
         if not rate or float(rate) <= 0 or not math.isfinite(float(rate)) or float(rate) > 240:
             raise input_error(field, f"declares no usable frame rate ({rate})")

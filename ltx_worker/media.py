@@ -32,7 +32,7 @@ import av
 
 from .input_budget import NO_BUDGET, InputBudget
 from .inputs import input_error
-from .media_open import decoded_frames, open_media
+from .media_open import checked_video_stream, declared_seconds, decoded_frames, open_media
 
 #: Sample rates a sound track may have (Hz): telephone to studio.
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8_000, 192_000
@@ -83,14 +83,6 @@ class ControlVideoFacts:
 def _rounded(facts) -> dict:
     """A facts dataclass as a dict, seconds and rates rounded to 3 decimals."""
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(facts).items()}
-
-
-def _declared_seconds(stream, container) -> float | None:
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    if container.duration:
-        return container.duration / av.time_base
-    return None
 
 
 class _Pcm:
@@ -186,7 +178,7 @@ def prepare_audio(data: bytes, *, field: str, start_s: float, max_s: float, min_
             raise input_error(field, f"sample rate {rate} Hz is outside {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
         if not 1 <= channels <= MAX_CHANNELS:
             raise input_error(field, f"{channels} channels; 1..{MAX_CHANNELS} are accepted")
-        declared = _declared_seconds(stream, container)
+        declared = declared_seconds(stream, container)
         if declared is not None and declared > max_s:
             raise input_error(field, f"lasts {declared:.1f} s, more than the {max_s:g} s limit")
         pcm = _Pcm(field)
@@ -251,19 +243,9 @@ def prepare_control_video(
     """
     container = open_media(data, field, "video")
     with container:
-        if not container.streams.video:
-            raise input_error(field, "has no video stream (a sound track is not a control video)")
-        stream = container.streams.video[0]
-        width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
-        if width <= 0 or height <= 0:
-            raise input_error(field, "declares no picture size")
-        if width * height > max_pixels:
-            raise input_error(field, f"declares {width}x{height} pixels, more than the {max_pixels} pixel limit")
-        if stream.frames and stream.frames > max_frames:
-            raise input_error(field, f"declares {stream.frames} frames, more than the {max_frames} frame limit")
-        declared = _declared_seconds(stream, container)
-        if declared is not None and declared > max_s:
-            raise input_error(field, f"lasts {declared:.1f} s, more than the {max_s:g} s limit")
+        stream, width, height, declared = checked_video_stream(
+            container, field=field, max_pixels=max_pixels, max_frames=max_frames, max_s=max_s,
+            no_video="has no video stream (a sound track is not a control video)")
         source_fps = float(stream.average_rate or stream.guessed_rate or fps)
         scale = min(1.0, max(cover[0] / width, cover[1] / height))
         out_w, out_h = _even(width * scale), _even(height * scale)

@@ -58,6 +58,41 @@ def open_media(data: bytes, field: str, kind: str):
         raise input_error(field, f"not a decodable {kind} file") from None
 
 
+def declared_seconds(stream, container) -> float | None:
+    """How long a stream says it lasts (its own duration, else the container's), or None."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / av.time_base
+    return None
+
+
+def checked_video_stream(container, *, field: str, max_pixels: int, max_frames: int, max_s: float,
+                         no_video: str = "has no video stream"):
+    """The first video stream of `container`, its declared size and length checked against the caps:
+    ``(stream, width, height, declared seconds or None)``.
+
+    Raises:
+        WorkerError: INVALID_INPUT naming `field`: no video stream (`no_video` says so), no
+            picture size, a declared size over `max_pixels`, more than `max_frames` frames or
+            `max_s` seconds.
+    """
+    if not container.streams.video:
+        raise input_error(field, no_video)
+    stream = container.streams.video[0]
+    width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
+    if width <= 0 or height <= 0:
+        raise input_error(field, "declares no picture size")
+    if width * height > max_pixels:
+        raise input_error(field, f"declares {width}x{height} pixels, more than the {max_pixels} pixel limit")
+    if stream.frames and stream.frames > max_frames:
+        raise input_error(field, f"declares {stream.frames} frames, more than the {max_frames} frame limit")
+    declared = declared_seconds(stream, container)
+    if declared is not None and declared > max_s:
+        raise input_error(field, f"lasts {declared:.1f} s, more than the {max_s:g} s limit")
+    return stream, width, height, declared
+
+
 def check_frame_pixels(frame: av.VideoFrame, *, field: str, index: int, max_pixels: int) -> None:
     """Refuse a decoded picture (the `index`-th, from 1) over `max_pixels` pixels (width x height).
 

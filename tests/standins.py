@@ -9,6 +9,9 @@
   job-take URL): it hands out queued jobs and records what comes back.
 - `LoraServer`: LoRA files over HTTP with ETag / Last-Modified, counting full and conditional
   requests, reached as ``public.test`` (`RESOLVE_PUBLIC_TEST`).
+- `RunPodStandIn`: RunPod's endpoint API as a studio backend calls it (/v2/{endpoint}/run, runsync,
+  status, cancel, health, purge-queue; bearer key checked; 429 with Retry-After on demand), each
+  job playing a script of status frames built from `progress`, `job_output` and `failed`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -427,3 +431,162 @@ class LoraServer(ThreadingHTTPServer):
 
     def url(self, path: str) -> str:
         return f"http://public.test:{self.server_address[1]}{path}"
+
+
+# RunPod's endpoint API (the studio's side) --------------------------------------------------------
+
+#: The endpoint id and API key `RunPodStandIn` takes unless told others.
+RUNPOD_ENDPOINT, RUNPOD_KEY = "ep-standin", "rp-test-key"
+
+
+def progress(stage: str, step: int, steps: int, percent: float) -> dict:
+    """The worker's progress payload (README "Progress") as RunPod's IN_PROGRESS ``output``."""
+    label = stage.replace("_", " ")
+    return {"stage": stage, "step": step, "steps": steps, "percent": percent,
+            "message": f"{label}: step {step}/{steps}" if steps else label}
+
+
+def job_output(job_id: str, external_id: str | None) -> dict:
+    """A success output of the worker's shape (README "Job output")."""
+    settings = {"model": "ltx-2.3-i2v", "family": "ltx23", "mode": "i2v", "variant": None, "control": None,
+                "quality": "fast", "resolution": "720p", "aspect_ratio": "16:9", "duration": 10.0, "width": 1280,
+                "height": 704, "frames": 241, "fps": 24, "camera_lora": None, "camera_strength": None,
+                "image_strength": 0.7, "audio": True, "enhance_prompt": False, "loras": [], "transition": False,
+                "prompt": "a lighthouse at dusk", "negative_prompt": "blurry", "template": "ltx23_i2v_fast",
+                "comfyui_version": "0.33.0", "inputs": {"image": {"width": 640, "height": 480}}}
+    return {"video_url": f"https://bucket.example/{job_id}.mp4", "video_key": f"{job_id}.mp4", "video_path": None,
+            "poster_url": f"https://bucket.example/{job_id}.jpg", "poster_key": f"{job_id}.jpg", "poster_path": None,
+            "video": {"width": 1280, "height": 704, "fps": 24.0, "frames": 241, "duration_s": 10.042,
+                      "has_audio": True, "bytes": 5123456, "sha256": "ab" * 32, "content_type": "video/mp4"},
+            "seed": 42, "prompt": "a lighthouse at dusk", "settings": settings,
+            "timings": {"inputs_s": 0.2, "generation_s": 95.1, "upload_s": 0.3, "total_s": 95.6},
+            "cost": {"gpu_seconds": 95.6, "price_per_gpu_hour": None, "usd": None}, "prompt_id": "p-1",
+            "external_id": external_id}
+
+
+def failed(code: str, message: str, retryable: bool | None = None) -> dict:
+    """RunPod's FAILED status of the worker's ``WorkerError.to_output()`` (the SDK pops "error")."""
+    from ltx_worker.errors import RETRYABLE, ErrorCode  # the worker's table (the client's is held to it)
+
+    retryable = RETRYABLE[ErrorCode(code)] if retryable is None else retryable
+    error = json.dumps({"code": code, "message": message, "retryable": retryable})
+    return {"status": "FAILED", "error": error, "output": {"error_code": code, "message": message,
+                                                           "retryable": retryable}}
+
+
+class RunPodStandIn:
+    """RunPod's endpoint API on loopback; `script(input, job_id, attempt)` gives each job its status frames
+    (the last one repeats); `throttle` answers that many next requests 429 with `retry_after`.
+
+    Args:
+        endpoint: the endpoint id it serves (``/v2/{endpoint}/...``; another answers 404).
+        key: the API key it takes (``Authorization: Bearer <key>``; another answers 401).
+    """
+
+    def __init__(self, endpoint: str = RUNPOD_ENDPOINT, key: str = RUNPOD_KEY) -> None:
+        self.endpoint, self.key = endpoint, key
+        self.jobs: dict[str, dict] = {}
+        self.requests: list[dict] = []
+        self.submissions: dict[str, int] = {}
+        self.throttle, self.retry_after = 0, "1"
+        self.runsync_frames = 99
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v2"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def script(self, job: dict, job_id: str, attempt: int) -> list[dict]:
+        """The status frames of a job, chosen by its prompt ("fail CODE", "flaky", "crash", "timed out",
+        "forever"; anything else completes); a test may replace it on the instance."""
+        prompt = job.get("prompt", "")
+        head = [{"status": "IN_QUEUE"}, {"status": "IN_PROGRESS"},
+                {"status": "IN_PROGRESS", "output": progress("inputs", 0, 0, 1.0)},
+                {"status": "IN_PROGRESS", "output": progress("inputs", 0, 0, 1.0)},
+                {"status": "IN_PROGRESS", "output": progress("stage_1", 5, 8, 34.4)},
+                {"status": "IN_PROGRESS", "output": progress("stage_2", 2, 3, 74.0)}]
+        if prompt.startswith("fail "):
+            return head[:2] + [failed(prompt.split()[1], f"the worker says {prompt.split()[1]}")]
+        if prompt.startswith("flaky") and attempt == 1:
+            return head[:3] + [failed("OUT_OF_MEMORY", "stage 2 ran out of GPU memory")]
+        if prompt.startswith("crash"):
+            sdk = json.dumps({"error_type": "<class 'RuntimeError'>", "error_message": "boom",
+                              "error_traceback": "Traceback (most recent call last): secret"})
+            return [{"status": "FAILED", "error": sdk}]
+        if prompt.startswith("timed out"):
+            return head[:2] + [{"status": "TIMED_OUT"}]
+        if prompt.startswith("forever"):
+            return head[:3]
+        return head + [{"status": "COMPLETED", "output": job_output(job_id, job.get("external_id"))}]
+
+    def _frame(self, job_id: str, advance: int = 1) -> dict:
+        job = self.jobs[job_id]
+        job["at"] = min(job["at"] + advance, len(job["frames"]) - 1)
+        return {"id": job_id, "delayTime": 5, "executionTime": 100, **job["frames"][job["at"]]}
+
+    def _handle(self, method: str, path: str, headers, body: dict | None) -> tuple[int, dict, dict]:
+        self.requests.append({"method": method, "path": path, "headers": dict(headers), "body": body})
+        if self.throttle:
+            self.throttle -= 1
+            return 429, {"Retry-After": self.retry_after}, {"error": "rate limited"}
+        if headers.get("Authorization") != f"Bearer {self.key}":
+            return 401, {}, {"error": "Unauthorized"}
+        parts = path.split("?")[0].strip("/").split("/")
+        if parts[:2] != ["v2", self.endpoint] or len(parts) < 3:
+            return 404, {}, {"error": "no such endpoint"}
+        op, arg = parts[2], parts[3] if len(parts) > 3 else None
+        if op in ("run", "runsync") and method == "POST":
+            job_id = f"job-{uuid.uuid4().hex[:8]}"
+            key = (body["input"].get("external_id") or job_id)
+            self.submissions[key] = attempt = self.submissions.get(key, 0) + 1
+            self.jobs[job_id] = {"input": body["input"], "at": -1,
+                                 "frames": self.script(body["input"], job_id, attempt)}
+            return 200, {}, self._frame(job_id, self.runsync_frames if op == "runsync" else 1)
+        if op == "status" and method == "GET" and arg in self.jobs:
+            return 200, {}, self._frame(arg)
+        if op == "cancel" and method == "POST" and arg in self.jobs:
+            self.jobs[arg]["frames"].append({"status": "CANCELLED"})
+            return 200, {}, self._frame(arg, len(self.jobs[arg]["frames"]))
+        if op == "health" and method == "GET":
+            states = [j["frames"][max(j["at"], 0)]["status"] for j in self.jobs.values()]
+            return 200, {}, {"jobs": {"completed": states.count("COMPLETED"), "failed": states.count("FAILED"),
+                                      "inProgress": states.count("IN_PROGRESS"), "inQueue": states.count("IN_QUEUE"),
+                                      "retried": 0}, "workers": {"idle": 1, "running": states.count("IN_PROGRESS")}}
+        if op == "purge-queue" and method == "POST":
+            queued = [j for j in self.jobs.values() if j["frames"][max(j["at"], 0)]["status"] == "IN_QUEUE"]
+            for job in queued:
+                job["frames"][max(job["at"], 0):] = [{"status": "CANCELLED"}]
+            return 200, {}, {"removed": len(queued), "status": "completed"}
+        return 404, {}, {"error": f"no route {method} {path}"}
+
+    def _handler(self):
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length)) if length else None
+                with standin.lock:
+                    code, headers, data = standin._handle(self.command, self.path, self.headers, body)
+                payload = json.dumps(data).encode()
+                self.send_response(code)
+                for name, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, *args) -> None:
+                pass
+
+        return Handler
+
+    def close(self) -> None:
+        """Stop serving and free the port."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    def posts(self, op: str) -> list[dict]:
+        """The POST requests made to `op` ("run", "runsync", "cancel", ...), oldest first."""
+        return [r for r in self.requests if r["method"] == "POST" and r["path"].split("?")[0].endswith(f"/{op}")]
