@@ -262,3 +262,25 @@ def test_templates_check_against_the_live_comfyui(comfy):
         done = subprocess.run([*args, "--template", "ltx2_t2v_fast"],
                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
         assert done.returncode == 1 and "unknown node:" in done.stdout
+
+
+def test_generate_parses_the_lora_id_lora_and_transition_options(tmp_path):
+    """``--lora``, ``--reference-audio`` and ``--transition`` become the job's fields (the jobs
+    themselves run in tests/test_e2e_loras.py and tests/test_e2e_modes.py)."""
+    from ltx_worker.cli import build_parser
+    from ltx_worker.cli.job_options import cli_variant, input_files, job_input, lora
+
+    assert lora("ltx2-squish@0.8") == {"name": "ltx2-squish", "strength": 0.8}
+    assert lora("https://u:p@host.example/a.safetensors") == {"url": "https://u:p@host.example/a.safetensors"}
+    assert lora("https://host.example/a.safetensors@-1.5") == {"url": "https://host.example/a.safetensors",
+                                                                 "strength": -1.5}
+    voice = tmp_path / "voice.wav"
+    voice.write_bytes(b"RIFF")
+    args = build_parser().parse_args(["generate", "--prompt", "a man speaks", "--reference-audio", str(voice),
+                                      "--lora", "ltx2-squish", "--lora", "https://h.example/b.safetensors@0.5",
+                                      "--transition"])
+    files = input_files(args)
+    assert cli_variant(args) == "id-lora" and files["reference_audio_url"].startswith("data:audio/")
+    spec = job_input(args, "ltx-2.3-i2v", "data:image/png;base64,AA", files)
+    assert spec["loras"] == [{"name": "ltx2-squish"}, {"url": "https://h.example/b.safetensors", "strength": 0.5}]
+    assert spec["transition"] is True

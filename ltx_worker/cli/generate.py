@@ -37,7 +37,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..contract.job import default_families
-from .job_options import CAMERAS, camera, cli_variant, image_source, input_files, job_input, keyframe
+from .job_options import CAMERAS, camera, cli_variant, image_source, input_files, job_input, keyframe, lora
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,6 +72,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="video-to-video: the video whose motion to follow (with --control)")
     p.add_argument("--control", choices=("canny", "depth", "pose"),
                    help="how --control-video guides the video (IC-LoRA)")
+    p.add_argument("--reference-audio", metavar="PATH_OR_URL",
+                   help="ID-LoRA (LTX-2.3 i2v, with --image): the person speaks in this voice (~5 s clip)")
+    p.add_argument("--lora", action="append", type=lora, default=[], metavar="URL_OR_NAME[@STRENGTH]",
+                   help="a LoRA of the job, repeatable (at most 4): an http(s) URL of a .safetensors file or a "
+                        "name of `ltx-worker loras list`, strength -2..2 (default 1)")
+    p.add_argument("--transition", action="store_true",
+                   help="LTX-2.3 with --image and --last-image: the official style-transition LoRA")
     p.add_argument("--fps", type=int, choices=(24, 25, 48, 50), default=24, help="48/50 on LTX-2.5")
     p.add_argument("--camera", type=camera, metavar="MOVE",
                    help=f"camera move: {', '.join(CAMERAS)} (dolly-in spellings too)")

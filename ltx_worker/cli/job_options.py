@@ -2,7 +2,9 @@
 
 Files given as paths become data: URIs (`image_source`); ``--keyframe IMAGE@POS[:STRENGTH]``
 becomes a ``keyframes`` entry; the mode options (``--last-image``, ``--keyframe``, ``--audio``,
-``--control-video``/``--control``) pick the job's variant (`cli_variant`).
+``--control-video``/``--control``, ``--reference-audio``) pick the job's variant (`cli_variant`);
+``--lora URL_OR_NAME[@STRENGTH]`` becomes a ``loras`` entry and ``--transition`` the style
+transition of a first+last-frame job.
 """
 
 from __future__ import annotations
@@ -42,6 +44,24 @@ def keyframe(value: str) -> dict:
     return {"image": image, **key}
 
 
+def lora(value: str) -> dict:
+    """``--lora URL_OR_NAME[@STRENGTH]`` -> a ``loras`` entry: ``{"url"|"name": ..., "strength"?}``
+    (an http(s) URL, else a name of ``ltx-worker loras list``)."""
+    source, sep, tail = value.rpartition("@")
+    strength = None
+    if sep:
+        try:
+            strength = float(tail)
+        except ValueError:
+            source = value  # an '@' of the URL itself
+    else:
+        source = value
+    if not source:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected URL_OR_NAME[@STRENGTH], e.g. ltx2-squish@0.8")
+    entry: dict = {"url": source} if source.startswith(("http://", "https://")) else {"name": source}
+    return entry if strength is None else {**entry, "strength": strength}
+
+
 def image_source(value: str, option: str = "--image") -> str:
     """What a URL field gets for a file option (`option`, for errors): an http(s) URL or data:
     URI as given, a file as a ``data:<mime>;base64,...`` URI.
@@ -64,6 +84,8 @@ def cli_variant(args: argparse.Namespace) -> str | None:
         return "keyframes"
     if args.audio:
         return "audio"
+    if getattr(args, "reference_audio", None):
+        return "id-lora"
     if args.control_video or args.control:
         return f"control-{args.control}"
     return None
@@ -91,11 +113,13 @@ def input_files(args: argparse.Namespace) -> dict:
         fields["control_video_url"] = image_source(args.control_video, "--control-video")
     if args.control:
         fields["control"] = args.control
+    if getattr(args, "reference_audio", None):
+        fields["reference_audio_url"] = image_source(args.reference_audio, "--reference-audio")
     return fields
 
 
 def job_input(args: argparse.Namespace, model: str, image: str | None, files: dict | None = None) -> dict:
-    """The job's ``input`` dict (SPEC.md, versions 1 and 2) from the command line; `files` are
+    """The job's ``input`` dict (SPEC.md, versions 1 to 3) from the command line; `files` are
     the URL fields of `input_files`. ``duration`` is left out when the video follows an audio or
     control video and ``--duration`` was not given (5 s otherwise)."""
     files = files or {}
@@ -120,4 +144,8 @@ def job_input(args: argparse.Namespace, model: str, image: str | None, files: di
         spec["seed"] = args.seed
     if args.negative_prompt is not None:
         spec["negative_prompt"] = args.negative_prompt
+    if getattr(args, "lora", None):
+        spec["loras"] = list(args.lora)
+    if getattr(args, "transition", False):
+        spec["transition"] = True
     return spec
