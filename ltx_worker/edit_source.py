@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import asdict, dataclass
-from fractions import Fraction
 
 import av
 import numpy as np
@@ -33,12 +32,15 @@ import numpy as np
 from .input_budget import NO_BUDGET, InputBudget
 from .inputs import input_error
 from .media_open import checked_video_stream, decoded_frames, open_media
+from .video_resample import HoldWriter
 
 #: Lightricks' minimum for a retake or extend source (its API refuses shorter clips).
 MIN_SOURCE_FRAMES = 73
 #: Frame time spread (relative to the mean interval) above which a stream counts as variable rate.
 _VFR_SPREAD = 0.01
 _TEN_BIT = ("10le", "10be", "12le", "12be", "16le", "16be")
+#: The normalised MP4: near-lossless, tagged BT.709.
+_X264 = {"crf": "12", "preset": "veryfast", "colorprim": "bt709", "transfer": "bt709", "colormatrix": "bt709"}
 
 
 @dataclass(frozen=True)
@@ -123,29 +125,15 @@ def prepare_edit_source(data: bytes, *, field: str, max_size: tuple[int, int], m
         has_audio = bool(container.streams.audio)
         buf = io.BytesIO()
         out = av.open(buf, mode="w", format="mp4")
-        video = None
-        held: np.ndarray | None = None
-        rotation, converted, written, decoded = 0, None, 0, 0
+        writer: HoldWriter | None = None
+        rotation, converted, decoded = 0, None, 0
         first = last = None
         steps: list[float] = []
-        out_w = out_h = 0
         scale = 1.0
-
-        def emit(until: float) -> None:  # the held frame for every output time until `until`, to the
-            nonlocal written          # nearest frame: output i shows the source at i / fps (+/- half a frame)
-            while held is not None and (written + 0.5) / fps < until:
-                budget.check(field, "normalising it")
-                picture = av.VideoFrame.from_ndarray(held, format="rgb24").reformat(
-                    width=out_w, height=out_h, format="yuv420p")
-                picture.pts = written
-                for packet in video.encode(picture):
-                    out.mux(packet)
-                written += 1
-
         try:
             for frame in decoded_frames(container, stream, field=field, kind="video", budget=budget,
                                         max_frames=max_frames, max_pixels=max_pixels):
-                if video is None:
+                if writer is None:
                     rotation = int(round(frame.rotation or 0)) % 360
                     if rotation % 90:
                         raise input_error(field, f"is rotated by {rotation} degrees (only quarter turns are taken)")
@@ -156,25 +144,21 @@ def prepare_edit_source(data: bytes, *, field: str, max_size: tuple[int, int], m
                     up_w, up_h = (height, width) if rotation in (90, 270) else (width, height)
                     cap_w, cap_h = max_size if up_w >= up_h else (max_size[1], max_size[0])
                     scale = min(1.0, cap_w / up_w, cap_h / up_h)
-                    out_w, out_h = _even(up_w * scale), _even(up_h * scale)
-                    video = out.add_stream("libx264", rate=Fraction(rate))
-                    video.width, video.height, video.pix_fmt = out_w, out_h, "yuv420p"
-                    video.options = {"crf": "12", "preset": "veryfast", "colorprim": "bt709",
-                                     "transfer": "bt709", "colormatrix": "bt709"}
-                    video.codec_context.time_base = 1 / Fraction(rate)
+                    # the frame nearest each output time (lead 0.5): a constant-rate source keeps its frames
+                    writer = HoldWriter(out, rate, _even(up_w * scale), _even(up_h * scale), budget=budget,
+                                        field=field, doing="normalising it", lead=0.5, options=_X264)
                 decoded += 1
                 t = frame.time if frame.time is not None else decoded / fps
                 if last is not None:
                     steps.append(t - last)
                 first = t if first is None else first
                 last = t
-                emit(t - first)
-                held = _upright(frame, rotation)
-            if video is None:
+                writer.until(t - first)
+                writer.hold(av.VideoFrame.from_ndarray(_upright(frame, rotation), format="rgb24"))
+            if writer is None:
                 raise input_error(field, "has no decodable frames")
-            emit(last - first + 1.0 / fps)  # the last frame lasts one frame interval
-            for packet in video.encode(None):
-                out.mux(packet)
+            writer.until(last - first + 1.0 / fps)  # the last frame lasts one frame interval
+            writer.flush()
         finally:
             out.close()
         fmt, codec = container.format.name, stream.codec_context.name
@@ -183,7 +167,7 @@ def prepare_edit_source(data: bytes, *, field: str, max_size: tuple[int, int], m
                                  f"({MIN_SOURCE_FRAMES / fps:.2f} s at {fps:g} fps)")
     mean = sum(steps) / len(steps) if steps else 0.0
     vfr = bool(mean > 0 and (max(steps) - min(steps)) / mean > _VFR_SPREAD)
-    count = written
+    count, out_w, out_h = writer.written, writer.width, writer.height
     scaled = scale < 1.0
     facts = EditSourceFacts(fmt, codec, width, height, fps, decoded, count, count / fps, out_w, out_h, rotation,
                             vfr, converted, scaled, has_audio)

@@ -26,13 +26,13 @@ import io
 import math
 import wave
 from dataclasses import asdict, dataclass
-from fractions import Fraction
 
 import av
 
 from .input_budget import NO_BUDGET, InputBudget
 from .inputs import input_error
 from .media_open import checked_video_stream, declared_seconds, decoded_frames, open_media
+from .video_resample import HoldWriter
 
 #: Sample rates a sound track may have (Hz): telephone to studio.
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8_000, 192_000
@@ -250,45 +250,32 @@ def prepare_control_video(
         scale = min(1.0, max(cover[0] / width, cover[1] / height))
         out_w, out_h = _even(width * scale), _even(height * scale)
         buf = io.BytesIO()
-        written = decoded = 0
+        decoded = 0
         first: float | None = None
-        held = None
         with av.open(buf, mode="w", format="mp4") as out:
-            out_stream = out.add_stream("libx264", rate=Fraction(fps))
-            out_stream.width, out_stream.height, out_stream.pix_fmt = out_w, out_h, "yuv420p"
-            out_stream.options = {"crf": "14", "preset": "veryfast"}
-            out_stream.codec_context.time_base = Fraction(1, fps)
-
-            def emit(until: float) -> None:
-                nonlocal written
-                while written < frames and held is not None and written / fps < until - 1e-6:
-                    budget.check(field, "re-encoding it")
-                    picture = held.reformat(width=out_w, height=out_h, format="yuv420p")
-                    picture.pts, picture.time_base = written, Fraction(1, fps)
-                    for packet in out_stream.encode(picture):
-                        out.mux(packet)
-                    written += 1
-
+            writer = HoldWriter(out, fps, out_w, out_h, budget=budget, field=field, doing="re-encoding it",
+                                limit=frames, options={"crf": "14", "preset": "veryfast"})
             try:
                 for frame in decoded_frames(container, stream, field=field, kind="video", budget=budget,
                                             max_frames=max_frames, max_pixels=max_pixels):
                     decoded += 1
                     t = frame.time if frame.time is not None else decoded / source_fps
                     first = t if first is None else first
-                    emit(t - first)
-                    held = frame
-                    if written >= frames:
+                    writer.until(t - first)
+                    writer.hold(frame)
+                    if writer.full:
                         break
             except av.FFmpegError:  # decoding errors are turned into INVALID_INPUT already; this is the encoder
                 raise input_error(field, "not a decodable video (could not be re-encoded)") from None
             if decoded == 0:
                 raise input_error(field, "has no decodable frames")
+            held = writer.held
             last_time = (held.time if held is not None and held.time is not None else decoded / source_fps)
             # the last frame is held to the source's end, inclusive: a 2.0 s source gives 2 s * fps + 1
             # frames, the 8k+1 count a 2 s video needs (half a target frame of tolerance)
-            emit(last_time - (first or 0.0) + 1.0 / source_fps + 0.5 / fps)
-            for packet in out_stream.encode(None):
-                out.mux(packet)
+            writer.until(last_time - (first or 0.0) + 1.0 / source_fps + 0.5 / fps)
+            writer.flush()
+            written = writer.written
         fmt, codec = container.format.name, stream.codec_context.name
     source_s = declared if declared is not None else decoded / source_fps
     return buf.getvalue(), ControlVideoFacts(fmt, codec, width, height, source_fps, decoded, source_s,
