@@ -1,6 +1,6 @@
 """Progress updates to RunPod, sent one after another in the order the job made them.
 
-`runpod.serverless.progress_update` starts a new thread for every update (runpod 1.7,
+`runpod.serverless.progress_update` starts a new thread for every update (runpod 1.12.0,
 ``serverless/modules/rp_progress.py``), so two updates made 50 ms apart can reach RunPod in
 either order, and RunPod's ``/status`` shows whichever came last: a studio polling it could
 see 12 % after 17 %, and a late update could land after the job's final output. CI caught
