@@ -235,20 +235,28 @@ def test_the_client_sends_what_the_worker_reads(job):
     assert worker_job.parse_job_input(sent).model_dump() == worker_job.parse_job_input(job).model_dump()
 
 
-#: What only the worker checks (rules.py's docstring): the client lets these through.
-WORKER_ONLY = [
+#: Keyframes the family's frames and limit refuse (the data's max_seconds and max_keyframes).
+KEYFRAME_JOBS = [
     {"model": "ltx-2.3-i2v", "prompt": "key past the end", "image_urls": [IMG], "duration": 2,
      "keyframes": [{"image_url": IMG, "frame": 200}]},
+    {"model": "ltx-2.3-i2v", "prompt": "key before the start", "image_urls": [IMG], "duration": 2,
+     "keyframes": [{"image_url": IMG, "frame": -60}]},
+    {"model": "ltx-2.3-i2v", "prompt": "key past the end in seconds", "image_urls": [IMG], "duration": 2,
+     "keyframes": [{"image_url": IMG, "at_s": 2.5}]},
     {"model": "ltx-2.3-i2v", "prompt": "two on frame 0", "image_urls": [IMG], "keyframes": [{"image_url": IMG,
                                                                                             "frame": 0}]},
+    {"model": "ltx-2.3-i2v", "prompt": "last frame twice", "image_urls": [IMG], "duration": 2, "last_image_url": IMG,
+     "keyframes": [{"image_url": IMG, "frame": -1}]},
     {"model": "ltx-2.3-t2v", "prompt": "nine keys", "keyframes": [{"image_url": IMG, "frame": i} for i in range(9)]},
+    {"model": "ltx-2.3-t2v", "prompt": "eight keys", "keyframes": [{"image_url": IMG, "frame": i} for i in range(8)]},
+    {"model": "ltx-2.5-t2v", "prompt": "a key at the 20 s cap", "duration": 20, "fps": 25,
+     "keyframes": [{"image_url": IMG, "at_s": 19.99}]},
 ]
 
 
-@pytest.mark.parametrize("job", WORKER_ONLY)
-def test_the_checks_only_the_worker_makes(job):
-    assert _worker_verdict(job) is not None
-    assert _client_verdict(job) is None
+@pytest.mark.parametrize("job", KEYFRAME_JOBS)
+def test_keyframe_positions_and_counts_get_the_workers_verdict(job):
+    assert _client_verdict(job) == _worker_verdict(job)
 
 
 @pytest.mark.parametrize("model, name", [("ltx-2-t2v", "no-such-lora"), ("ltx-2.3-t2v", "ltx2-squish")])

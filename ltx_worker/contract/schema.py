@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..families import FamilyRegistry
+from ..families import VARIANTS, FamilyRegistry
 from ..loras.named import named_loras
 from ..models.manifest import load_models_txt
 from ..paths import MODELS_TXT
@@ -20,7 +20,8 @@ from .output import ErrorOutput, JobOutput
 
 def family_rules(families: FamilyRegistry) -> dict[str, Any]:
     """Per model id: its family, mode, qualities, resolutions, fps, duration range, limits,
-    features, variants (``{variant: {"qualities": [...]}}`` for those it serves, ``{variant:
+    the longest video in seconds (``max_seconds``: the frame cap), features, variants (keyframes
+    with its ``max_keyframes``) (``{variant: {"qualities": [...]}}`` for those it serves, ``{variant:
     {"refused": reason}}`` for those its family declines; what `families.FamilyRegistry.plan`
     checks) and the named LoRAs of its family (``{name: {"trigger": ...}}``, `loras.named`)."""
     named = named_loras(load_models_txt(MODELS_TXT), families)
@@ -33,8 +34,11 @@ def family_rules(families: FamilyRegistry) -> dict[str, Any]:
                 "fps": family.fps, "duration_s": family.duration_s,
                 "limits": [limit.model_dump(exclude_defaults=True) for limit in family.limits],
                 "features": [f for f, on in family.features.items() if on],
+                "max_seconds": family.max_seconds,
                 "variants": {
-                    name: ({"refused": v.refused} if v.refused else {"qualities": v.qualities})
+                    name: ({"refused": v.refused} if v.refused else
+                           {"qualities": v.qualities, **({"max_keyframes": v.max_keyframes}
+                                                         if VARIANTS.get(name) == "keyframes" else {})})
                     for name, v in family.variants.items() if v.refused or model in v.models
                 },
                 "loras": {n: {"trigger": x.trigger} for n, x in sorted(named.items()) if x.family == family.id},

@@ -462,6 +462,7 @@ export const MODELS = {
     "features": [
       "loras"
     ],
+    "max_seconds": 20.0417,
     "variants": {},
     "loras": {}
   },
@@ -489,6 +490,7 @@ export const MODELS = {
     "features": [
       "loras"
     ],
+    "max_seconds": 20.0417,
     "variants": {},
     "loras": {}
   },
@@ -518,6 +520,7 @@ export const MODELS = {
       "audio",
       "loras"
     ],
+    "max_seconds": 20.0417,
     "variants": {
       "keyframes": {
         "refused": "LTX-2 19B has no official first+last frame or keyframe template; LTX-2.3 and LTX-2.5 have them"
@@ -570,6 +573,7 @@ export const MODELS = {
       "audio",
       "loras"
     ],
+    "max_seconds": 20.0417,
     "variants": {
       "keyframes": {
         "refused": "LTX-2 19B has no official first+last frame or keyframe template; LTX-2.3 and LTX-2.5 have them"
@@ -623,11 +627,13 @@ export const MODELS = {
       "loras",
       "transition"
     ],
+    "max_seconds": 20.0417,
     "variants": {
       "keyframes": {
         "qualities": [
           "fast"
-        ]
+        ],
+        "max_keyframes": 8
       },
       "control-canny": {
         "qualities": [
@@ -676,11 +682,13 @@ export const MODELS = {
       "loras",
       "transition"
     ],
+    "max_seconds": 20.0417,
     "variants": {
       "keyframes": {
         "qualities": [
           "fast"
-        ]
+        ],
+        "max_keyframes": 8
       },
       "audio": {
         "qualities": [
@@ -758,11 +766,13 @@ export const MODELS = {
       "audio",
       "loras"
     ],
+    "max_seconds": 20.0417,
     "variants": {
       "keyframes": {
         "qualities": [
           "fast"
-        ]
+        ],
+        "max_keyframes": 8
       }
     },
     "loras": {}
@@ -813,11 +823,13 @@ export const MODELS = {
       "audio",
       "loras"
     ],
+    "max_seconds": 20.0417,
     "variants": {
       "keyframes": {
         "qualities": [
           "fast"
-        ]
+        ],
+        "max_keyframes": 8
       }
     },
     "loras": {}

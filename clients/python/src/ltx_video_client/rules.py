@@ -16,9 +16,10 @@ or its family refuses, two variants at once, control without its video; a featur
 first+last-frame job; an image on t2v or none on i2v. It also refuses a named LoRA the model's
 family does not hold, as the worker does later (``loras.job``).
 
-Only the worker can check: an aspect ratio a family lacks at a size (no family lacks one today;
-the models data does not list them); keyframe positions against the frame count and the most
-keyframes a family takes (the data has neither the frame cap nor the keyframe limit); anything
+It checks keyframe positions against the video's frames and the most keyframes a family takes
+too (``max_seconds`` and ``variants.keyframes.max_keyframes`` of the data). Only the worker can
+check: an aspect ratio a family lacks at a size (no family lacks one today; the models data does
+not list them); anything
 about the files themselves (fetching, decoding, sizes, audio and video lengths, LoRA files and
 their sha256); whether the endpoint's image holds the model files (MODEL_MISSING); and
 ``webhook_url``'s host (WEBHOOK_ALLOWED_HOSTS and SSRF rules are the worker's settings).
@@ -27,6 +28,7 @@ their sha256); whether the endpoint's image holds the model files (MODEL_MISSING
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -39,6 +41,13 @@ from .errors import InvalidInputError
 DEFAULT_DURATION_S = 10
 #: The features a job may ask for, in the order the worker checks them (``families.FamilyRegistry.plan``).
 _FEATURES = ("camera_lora", "enhance_prompt", "loras", "transition")
+
+
+def frames_for(duration_s: int, fps: int, max_seconds: float) -> int:
+    """The worker's frame count (``families.Family.frames_for``): the smallest 8k+1 >= duration x fps,
+    capped at the largest 8k+1 within the family's ``max_seconds``."""
+    wanted = 8 * math.ceil((duration_s * fps - 1) / 8) + 1
+    return min(wanted, 8 * math.floor((max_seconds * fps - 1) / 8) + 1)
 
 
 def _names(values) -> str:
@@ -123,8 +132,39 @@ class Rules:
             raise _invalid("image_urls", f"{job.model} needs one start image")
         if rule["mode"] != "i2v" and job.image_urls:
             raise _invalid("image_urls", f"{job.model} is text-to-video and takes no image")
+        if variant == "keyframes":
+            self._keyframes(job, rule, frames_for(duration, job.fps, rule["max_seconds"]))
         self._named_loras(job, rule)
         return job
+
+    @staticmethod
+    def _keyframes(job: JobInput, rule: dict[str, Any], frames: int) -> None:
+        """Each image's frame inside the video and on a frame of its own, and at most the family's
+        ``max_keyframes`` (the worker's ``keyframes.resolve_guides`` and ``FamilyRegistry.plan``)."""
+        guides = [("image_urls[0]", 0)] if job.image_urls else []
+        for index, key in enumerate(job.keyframes or []):
+            field = f"keyframes[{index}]"
+            if key.frame is not None:
+                frame, where = (key.frame if key.frame >= 0 else frames + key.frame), f"frame {key.frame}"
+            else:
+                frame = round(key.at_s * job.fps)
+                where = f"at_s {key.at_s:g} (frame {frame} at {job.fps} fps)"
+            if not 0 <= frame <= frames - 1:
+                raise _invalid(f"{field}.{'frame' if key.frame is not None else 'at_s'}",
+                               f"{where} is outside the video's frames 0..{frames - 1} ({frames} frames)")
+            guides.append((field, frame))
+        if job.last_image_url:
+            guides.append(("last_image_url", frames - 1))
+        taken: dict[int, str] = {}
+        for field, frame in guides:
+            if frame in taken:
+                named = field if field.startswith("keyframes") else taken[frame]
+                other = taken[frame] if named == field else field
+                raise _invalid(named, f"frame {frame} is already taken by {other}; one image per frame")
+            taken[frame] = field
+        most = rule["variants"]["keyframes"]["max_keyframes"]
+        if guides and len(guides) - (rule["mode"] == "i2v") > most:
+            raise _invalid("keyframes", f"{rule['family_name']} takes at most {most} keyframes")
 
     def _variant(self, job: JobInput, rule: dict[str, Any]) -> str | None:
         """The variant `job` asks for, checked as the worker's ``FamilyRegistry._variant``."""
