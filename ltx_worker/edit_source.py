@@ -32,7 +32,7 @@ import numpy as np
 from .input_budget import NO_BUDGET, InputBudget
 from .inputs import input_error
 from .media_open import checked_video_stream, decoded_frames, open_media
-from .video_resample import HoldWriter
+from .video_resample import HoldWriter, even_side
 
 #: Lightricks' minimum for a retake or extend source (its API refuses shorter clips).
 MIN_SOURCE_FRAMES = 73
@@ -82,10 +82,6 @@ class EditSourceFacts:
         out = asdict(self)
         out["fps"], out["duration_s"] = round(self.fps, 3), round(self.duration_s, 3)
         return out
-
-
-def _even(n: float) -> int:
-    return max(2, int(n) // 2 * 2)
 
 
 def _upright(frame: av.VideoFrame, rotation: int) -> np.ndarray:
@@ -145,7 +141,7 @@ def prepare_edit_source(data: bytes, *, field: str, max_size: tuple[int, int], m
                     cap_w, cap_h = max_size if up_w >= up_h else (max_size[1], max_size[0])
                     scale = min(1.0, cap_w / up_w, cap_h / up_h)
                     # the frame nearest each output time (lead 0.5): a constant-rate source keeps its frames
-                    writer = HoldWriter(out, rate, _even(up_w * scale), _even(up_h * scale), budget=budget,
+                    writer = HoldWriter(out, rate, even_side(up_w * scale), even_side(up_h * scale), budget=budget,
                                         field=field, doing="normalising it", lead=0.5, options=_X264)
                 decoded += 1
                 t = frame.time if frame.time is not None else decoded / fps

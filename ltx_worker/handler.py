@@ -31,7 +31,7 @@ from .job_files import remove_job_files
 from .job_inputs import fetch_inputs
 from .job_threads import JobThreads
 from .loras.graph import apply_loras
-from .loras.job import JobLoraSet, resolve_job_loras
+from .loras.job import JobLoraSet, job_lora_entries, resolve_job_loras
 from .models.check import blocked_serves, format_missing, job_missing_files, missing_models, serves_label
 from .progress import ProgressTracker
 from .progress_sender import OrderedProgressSender
@@ -343,11 +343,12 @@ class JobHandler:
             tracker.stage_started("inputs", f"uploading {checked.describe()}")
             files = await threads.run(checked.upload, self.client, tag, deadline, run.cancel)
             input_facts = checked.facts
-        if spec.loras or spec.transition:
-            count = len(spec.loras or []) + spec.transition
+        lora_entries = job_lora_entries(spec)
+        if lora_entries:
+            count = len(lora_entries)
             tracker.stage_started("loras", f"{count} LoRA{'s' if count > 1 else ''}")
-            await threads.run(resolve_job_loras, loras, spec, template.graph, self.client, self.settings,
-                              InputBudget(deadline, run.cancel))
+            await threads.run(resolve_job_loras, loras, spec, lora_entries, template.graph, self.client,
+                              self.settings, InputBudget(deadline, run.cancel))
             spec.prompt = loras.prompt  # with the named LoRAs' trigger words
         t_inputs = time.monotonic()
 

@@ -158,23 +158,23 @@ def fetch_inputs(job: JobInput, settings: Settings, *, deadline: float | None = 
     if job.control_video_url:
         _control_video(job, settings, checked, budget)
     if job.reference_audio_url:
-        with _last_resort("reference_audio_url", "audio file"):
-            raw = fetch_source(job.reference_audio_url, field="reference_audio_url",
-                               max_bytes=settings.max_audio_bytes, timeout_s=settings.image_fetch_timeout_s,
-                               budget=budget)
-            checked.reference_audio, facts = prepare_audio(raw, field="reference_audio_url", start_s=0.0,
-                                                           max_s=settings.max_audio_s, min_s=settings.min_audio_s,
-                                                           budget=budget)
+        checked.reference_audio, facts = _wav(job.reference_audio_url, "reference_audio_url", 0.0, settings, budget)
         checked.facts["reference_audio"] = facts.to_dict()
     return checked
 
 
-def _audio(job: JobInput, settings: Settings, checked: CheckedInputs, budget: InputBudget) -> None:
-    with _last_resort("audio_url", "audio file"):
-        raw = fetch_source(job.audio_url, field="audio_url", max_bytes=settings.max_audio_bytes,
+def _wav(source: str, field: str, start_s: float, settings: Settings, budget: InputBudget):
+    """An audio field's file fetched and checked into WAV from `start_s` (`media.prepare_audio`):
+    ``(WAV bytes, AudioFacts)``."""
+    with _last_resort(field, "audio file"):
+        raw = fetch_source(source, field=field, max_bytes=settings.max_audio_bytes,
                            timeout_s=settings.image_fetch_timeout_s, budget=budget)
-        wav, facts = prepare_audio(raw, field="audio_url", start_s=job.audio_start_s,
-                                   max_s=settings.max_audio_s, min_s=settings.min_audio_s, budget=budget)
+        return prepare_audio(raw, field=field, start_s=start_s, max_s=settings.max_audio_s,
+                             min_s=settings.min_audio_s, budget=budget)
+
+
+def _audio(job: JobInput, settings: Settings, checked: CheckedInputs, budget: InputBudget) -> None:
+    wav, facts = _wav(job.audio_url, "audio_url", job.audio_start_s, settings, budget)
     plan = checked.plan
     if plan.follows_input:
         checked.plan = plan.with_input_seconds(facts.used_s)

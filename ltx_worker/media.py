@@ -23,7 +23,6 @@ and CANCELLED from the job's `InputBudget`.
 from __future__ import annotations
 
 import io
-import math
 import wave
 from dataclasses import asdict, dataclass
 
@@ -32,7 +31,7 @@ import av
 from .input_budget import NO_BUDGET, InputBudget
 from .inputs import input_error
 from .media_open import checked_video_stream, declared_seconds, decoded_frames, open_media
-from .video_resample import HoldWriter
+from .video_resample import HoldWriter, even_side
 
 #: Sample rates a sound track may have (Hz): telephone to studio.
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8_000, 192_000
@@ -207,10 +206,6 @@ def prepare_audio(data: bytes, *, field: str, start_s: float, max_s: float, min_
     return buf.getvalue(), AudioFacts(fmt, codec, pcm.rate, pcm.channels, duration, start_s, used)
 
 
-def _even(n: float) -> int:
-    return max(2, int(math.floor(n / 2)) * 2)
-
-
 def prepare_control_video(
     data: bytes, *, field: str, fps: int, frames: int, cover: tuple[int, int],
     max_s: float, max_frames: int, max_pixels: int, budget: InputBudget = NO_BUDGET,
@@ -248,7 +243,7 @@ def prepare_control_video(
             no_video="has no video stream (a sound track is not a control video)")
         source_fps = float(stream.average_rate or stream.guessed_rate or fps)
         scale = min(1.0, max(cover[0] / width, cover[1] / height))
-        out_w, out_h = _even(width * scale), _even(height * scale)
+        out_w, out_h = even_side(width * scale), even_side(height * scale)
         buf = io.BytesIO()
         decoded = 0
         first: float | None = None

@@ -17,13 +17,18 @@ import av
 from .input_budget import InputBudget
 
 
+def even_side(n: float) -> int:
+    """A picture side H.264 (yuv420p) takes: `n` rounded down to even, at least 2."""
+    return max(2, int(n) // 2 * 2)
+
+
 class HoldWriter:
     """An H.264 video stream of `out` at `fps`, `width` x `height`, yuv420p, written by holding.
 
     Args:
         out: an `av` output container (the caller opens and closes it).
         fps: the output frame rate.
-        width, height: the output picture (even sides); held frames are scaled to it.
+        width, height: the output picture (even sides: `even_side`); held frames are scaled to it.
         budget, field, doing: checked before every frame written (`InputBudget.check`).
         limit: the most frames to write (None: no limit).
         lead: output frames' sampling offset, in frames (module doc).

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from pathlib import Path
 
 import av
 import numpy as np
@@ -103,14 +102,10 @@ def test_a_url_lora_changes_the_video_and_the_cache_answers_the_second_job(loras
     assert changed(frames(off), frames(on)) > 0.2, "the LoRA at strength 1 changed (nearly) nothing"
     stages = [p["stage"] for p in progress[f"{model}-off"]]
     assert stages.index("loras") < stages.index("queued")
-    assert (Path(comfy_cache(handler)) / f"{sha}.safetensors").is_file()
+    assert (handler.settings.lora_cache_path / f"{sha}.safetensors").is_file()
     if model == "ltx-2-t2v":
         plain = run(handler, f"{model}-plain", model=model)
         assert changed(frames(plain), frames(off)) < 0.001 and plain["settings"]["loras"] == []
-
-
-def comfy_cache(handler: JobHandler) -> Path:
-    return handler.settings.lora_cache_path
 
 
 def test_a_named_lora_with_its_trigger_word_and_four_loras_at_once(loras):
@@ -152,7 +147,7 @@ def test_transition_is_refused_where_it_does_not_apply(loras):
 
 def test_refused_loras_name_the_entry_and_leave_nothing_behind(loras, comfy):
     handler, server, _ = loras
-    cache = comfy_cache(handler)
+    cache = handler.settings.lora_cache_path
     before = sorted(p.name for p in cache.rglob("*") if p.is_file() and ".locks" not in p.parts)
     inputs_before = sorted(p.name for p in comfy.input_dir.iterdir())
     other = server.url("/ltx-2.3-t2v.safetensors")  # LTX-2.3's LoRA: its gated-attention keys are not in LTX-2

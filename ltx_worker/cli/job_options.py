@@ -47,15 +47,11 @@ def keyframe(value: str) -> dict:
 def lora(value: str) -> dict:
     """``--lora URL_OR_NAME[@STRENGTH]`` -> a ``loras`` entry: ``{"url"|"name": ..., "strength"?}``
     (an http(s) URL, else a name of ``ltx-worker loras list``)."""
-    source, sep, tail = value.rpartition("@")
-    strength = None
-    if sep:
-        try:
-            strength = float(tail)
-        except ValueError:
-            source = value  # an '@' of the URL itself
-    else:
-        source = value
+    head, sep, tail = value.rpartition("@")
+    try:
+        source, strength = (head, float(tail)) if sep else (value, None)
+    except ValueError:  # an '@' of the URL itself
+        source, strength = value, None
     if not source:
         raise argparse.ArgumentTypeError(f"{value!r}: expected URL_OR_NAME[@STRENGTH], e.g. ltx2-squish@0.8")
     entry: dict = {"url": source} if source.startswith(("http://", "https://")) else {"name": source}

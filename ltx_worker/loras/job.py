@@ -7,10 +7,11 @@
 * ``url`` (and ``sha256``): `fetch.fetch_lora` into the worker's cache (`cache.LoraCache`), checked
   against the header of the model file the job's graph loads (found where ComfyUI looks for it:
   ``GET /experiment/models``). The cache must be one of ComfyUI's loras folders (entrypoint.sh
-  registers it; the worker checks at start), so the file's ``lora_name`` is its cache name.
+  registers it; `resolve_job_loras` asks ComfyUI on each LoRA job), so the file's ``lora_name`` is
+  its cache name.
 
-Each file is held (`cache.LoraCache.hold`, a shared lock that eviction respects) until the job
-ends: `JobLoraSet` is a context manager. Refusals are INVALID_INPUT naming ``loras[i]`` and come
+Each file is held (`cache.LoraCache.hold`, a shared lock that eviction respects) until the
+handler calls `JobLoraSet.release`, however the job ends. Refusals are INVALID_INPUT naming ``loras[i]`` and come
 before ComfyUI sees anything; a refused download leaves nothing in the cache.
 """
 
@@ -37,8 +38,8 @@ TRANSITION_LORA = "ltx23-transition"
 
 
 class JobLoraSet:
-    """The resolved LoRAs of one job (empty until `resolve`); use as ``with JobLoraSet() as s:``
-    so the held files are released when the job ends, however it ends.
+    """The resolved LoRAs of one job (empty until `resolve`); `release` lets go of the files it
+    holds (the handler calls it when the job ends, however it ends).
 
     Attributes:
         applied: what `graph.apply_loras` chains, in the job's order.
@@ -55,12 +56,6 @@ class JobLoraSet:
         self.prompt = ""
         self._holds = ExitStack()
 
-    def __enter__(self) -> JobLoraSet:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
     def release(self) -> None:
         """Let go of the held files (eviction may take them once LORA_CACHE_MIN_AGE_S passed)."""
         self._holds.close()
@@ -68,14 +63,14 @@ class JobLoraSet:
     def resolve(self, entries: list[tuple[str, LoraEntry]], prompt: str, *, family: str, family_name: str, graph: Graph,
                 named: dict[str, NamedLora], comfy_loras: set[str], model_folders: dict[str, list[str]],
                 cache: LoraCache | None, max_bytes: int, timeout_s: float, budget: InputBudget) -> None:
-        """Resolve `entries` for a job of `family` whose filled graph is `graph`.
+        """Resolve `entries` for a job of `family` whose template graph is `graph`.
 
         Args:
             entries: (field, entry) pairs: the job's ``loras`` as ``("loras[i]", entry)``, after the
                 LoRA a job option adds (``("transition", ...)``).
             prompt: the job's prompt (trigger words are added to it).
             family, family_name: the job's family id and display name.
-            graph: the job's filled graph (its LTX model loader names the model file).
+            graph: the job's template graph (its LTX model loader names the model file).
             named: the named LoRAs (`named.default_named_loras`).
             comfy_loras: the files ComfyUI lists in its loras folders (LoraLoaderModelOnly's
                 ``lora_name`` options).
@@ -136,20 +131,25 @@ class JobLoraSet:
         return lora
 
 
-def resolve_job_loras(loras: JobLoraSet, spec: JobInput, graph: Graph, client: ComfyClient, settings: Settings,
-                      budget: InputBudget) -> None:
-    """`JobLoraSet.resolve` for the handler's job `spec` (with ``loras`` or ``transition``) whose
+def job_lora_entries(spec: JobInput) -> list[tuple[str, LoraEntry]]:
+    """The LoRAs job `spec` brings, as ``(field, entry)``: the job's ``loras`` as ``loras[i]``,
+    after ``transition``'s named LoRA `TRANSITION_LORA` at 1.0 (the official style-transition
+    template is the first+last-frame graph plus that LoRA). Empty when the job brings none."""
+    entries = [(f"loras[{i}]", entry) for i, entry in enumerate(spec.loras or [])]
+    if spec.transition:
+        entries.insert(0, ("transition", LoraEntry(name=TRANSITION_LORA, strength=1.0)))
+    return entries
+
+
+def resolve_job_loras(loras: JobLoraSet, spec: JobInput, entries: list[tuple[str, LoraEntry]], graph: Graph,
+                      client: ComfyClient, settings: Settings, budget: InputBudget) -> None:
+    """`JobLoraSet.resolve` of `entries` (`job_lora_entries`) for the handler's job `spec` whose
     template graph is `graph`, with what ComfyUI says of its folders: URL LoRAs need the LoRA cache
     (`Settings.lora_cache_path`) to be one of ComfyUI's loras folders (entrypoint.sh registers it).
-    ``transition`` puts the named LoRA `TRANSITION_LORA` at 1.0 first, as the official
-    style-transition template adds it to the first+last-frame graph.
 
     Raises:
         WorkerError: as `JobLoraSet.resolve`; COMFY_UNAVAILABLE when ComfyUI does not answer.
     """
-    entries = [(f"loras[{i}]", entry) for i, entry in enumerate(spec.loras or [])]
-    if spec.transition:  # template_ltx2_3_style_transition: the flf2v graph + this LoRA at 1.0
-        entries.insert(0, ("transition", LoraEntry(name=TRANSITION_LORA, strength=1.0)))
     folders = client.model_folders()
     root = settings.lora_cache_path.resolve()
     registered = any(Path(p).resolve() == root for p in folders.get("loras", []))

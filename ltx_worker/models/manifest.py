@@ -16,7 +16,7 @@ columns (SPEC.md "Models and deployment"):
   LTX-Video 0.9, ``ltx23-*`` and ``ltx25-*``), and ``bf16`` (full-precision alternatives, not used
   by the shipped templates).
 * then, only on a ``loras/`` line, optionally ``lora=<name>`` (the name a job's ``loras[i].name``
-  gives; `contract.job.LORA_NAME`) and ``trigger=<words>`` (its trigger word, percent-encoded:
+  gives; `LORA_NAME`) and ``trigger=<words>`` (its trigger word, percent-encoded:
   ``squish%20it``; ``-`` when it has none or it cannot be looked up here): a named LoRA
   (issue 20, `loras.named`).
 
