@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib.util
 import io
 import socket
@@ -55,6 +56,11 @@ def make_test_image(width: int = 640, height: int = 360, seed: int = 0) -> bytes
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def data_uri(data: bytes, mime: str) -> str:
+    """`data` as a ``data:<mime>;base64,...`` URI (a URL field's inline form)."""
+    return f"data:{mime};base64," + base64.b64encode(data).decode()
 
 
 def run_job(handler: JobHandler, job_input: dict, job_id: str = "test-job") -> dict:

@@ -11,7 +11,6 @@ worker's LoRA cache is the folder the session's ComfyUI was started with as a lo
 
 from __future__ import annotations
 
-import base64
 import hashlib
 
 import av
@@ -24,7 +23,7 @@ from ltx_worker.handler import JobHandler
 from ltx_worker.tinymodels.common import job_lora_for
 
 from standins import LoraServer, public_test_on_loopback
-from support import make_test_image, run_job
+from support import data_uri, make_test_image, run_job
 
 #: The model file each family's fast template loads, in the tiny models folder.
 MODEL_FILES = {
@@ -64,10 +63,6 @@ def frames(result: dict) -> np.ndarray:
     """The video's frames (RGB, frames x height x width x 3)."""
     with av.open(result["video_path"]) as container:
         return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
-
-
-def image_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode()
 
 
 def changed(a: np.ndarray, b: np.ndarray) -> float:
@@ -136,7 +131,7 @@ def test_a_named_lora_with_its_trigger_word_and_four_loras_at_once(loras):
 def test_transition_is_refused_where_it_does_not_apply(loras):
     """The transition job itself runs in tests/test_e2e_modes.py (with delivery)."""
     handler, _, _ = loras
-    start, last = (image_uri(make_test_image(320, 320, seed)) for seed in (1, 2))
+    start, last = (data_uri(make_test_image(320, 320, seed), "image/png") for seed in (1, 2))
     for fields, words in (({"model": "ltx-2.5-i2v"}, "has no transition; only LTX-2.3"),
                           ({"last_image_url": None}, "transition: a transition goes from the start image")):
         bad = {**JOB, "model": "ltx-2.3-i2v", "image_urls": [start], "last_image_url": last, "transition": True,

@@ -23,7 +23,7 @@ from ltx_worker.contract.output import JobOutput
 from ltx_worker.handler import JobHandler
 
 from media_samples import moving_video, tone_wav
-from support import run_job
+from support import data_uri, run_job
 
 SECRET = "whsec_" + base64.b64encode(b"modes-test-secret-32-bytes-long!").decode()
 PROMPT = "a paper boat drifts across a pond at noon"
@@ -38,10 +38,6 @@ def _png(color, size=(320, 320)) -> str:
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
-
-def _uri(data: bytes, mime: str) -> str:
-    return f"data:{mime};base64," + base64.b64encode(data).decode()
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +165,7 @@ def test_image_and_audio(delivering, receiver, s3):
     wav = tone_wav(2.5, rate=48_000, speech_like=True)
     out = _run(delivering, receiver, s3, {
         "model": "ltx-2.3-i2v", "aspect_ratio": "1:1", "image_urls": [_png(RED)],
-        "audio_url": _uri(wav, "audio/wav"), "_variant": "audio"}, "ia2v")
+        "audio_url": data_uri(wav, "audio/wav"), "_variant": "audio"}, "ia2v")
     settings = out["settings"]
     assert settings["inputs"]["audio"]["duration_s"] == 2.5 and settings["inputs"]["audio"]["sample_rate"] == 48_000
     assert settings["frames"] == 8 * 8 + 1, "2.5 s at 24 fps -> 65 frames: the length follows the audio"
@@ -218,7 +214,7 @@ def test_id_lora(delivering, receiver, s3):
     wav = tone_wav(5.0, rate=16_000, speech_like=True)
     out = _run(delivering, receiver, s3, {
         "model": "ltx-2.3-i2v", "duration": 2, "aspect_ratio": "1:1", "image_urls": [_png(RED)],
-        "reference_audio_url": _uri(wav, "audio/wav"), "_variant": "id-lora"}, "id-lora")
+        "reference_audio_url": data_uri(wav, "audio/wav"), "_variant": "id-lora"}, "id-lora")
     assert out["settings"]["frames"] == 49 and out["video"]["has_audio"]
     assert out["settings"]["inputs"]["reference_audio"]["duration_s"] == 5.0
     graph = histories[out["prompt_id"]]["prompt"][2]
@@ -249,7 +245,7 @@ def test_control_video(delivering, receiver, s3, model, quality, control):
     handler, _, histories = delivering
     _serves(handler, model, quality, f"control-{control}")
     spec = {"model": model, "quality": quality, "aspect_ratio": "1:1",
-            "control_video_url": _uri(moving_video(60, 30, (160, 120)), "video/mp4"), "control": control,
+            "control_video_url": data_uri(moving_video(60, 30, (160, 120)), "video/mp4"), "control": control,
             "_variant": f"control-{control}"}
     if model.endswith("i2v"):
         spec["image_urls"] = [_png(RED)]

@@ -16,7 +16,6 @@ No ComfyUI: functions are called directly, or `JobHandler` points at a port wher
 from __future__ import annotations
 
 import asyncio
-import base64
 import http.server
 import io
 import logging
@@ -50,14 +49,10 @@ from media_samples import (
     tone_wav,
     webp_with_exif,
 )
-from support import free_port
+from support import data_uri, free_port
 
 DRIP_S = 0.2  # the drip servers send one byte every DRIP_S seconds
 T23 = {"model": "ltx-2.3-t2v", "prompt": "a robot dancing", "duration": 2}
-
-
-def data_uri(data: bytes, mime: str) -> str:
-    return f"data:{mime};base64," + base64.b64encode(data).decode()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ tests/media_samples.py), sent as data: URIs.
 from __future__ import annotations
 
 import asyncio
-import base64
 import http.server
 import threading
 
@@ -33,12 +32,7 @@ from media_samples import (
     wav_header_with_rate,
     webp_with_exif,
 )
-from support import free_port
-
-
-def data_uri(data: bytes, mime: str) -> str:
-    return f"data:{mime};base64," + base64.b64encode(data).decode()
-
+from support import data_uri, free_port
 
 PNG = data_uri(png_bytes(), "image/png")
 WAV = data_uri(tone_wav(3.0, rate=16_000), "audio/wav")
