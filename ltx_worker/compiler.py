@@ -8,7 +8,7 @@ the worker made (the seed, the uploaded image's name, the job's file-name tag).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .contract.job import CAMERA_LORAS, JobInput
@@ -50,6 +50,8 @@ class JobFiles:
         audio_duration_s: how much of it TrimAudioDuration keeps (seconds).
         control_video: the control job's MP4 (already at the job's fps), or None.
         reference_audio_file: the ID-LoRA job's voice clip (WAV), or None.
+        edit_values: an edit job's own parameters (`edit_job.EditInputs.template_values` and
+            the uploaded window's names: ``source_video``, ``context_guides``, the masks).
     """
 
     image: str | None = None
@@ -58,6 +60,7 @@ class JobFiles:
     audio_duration_s: float | None = None
     control_video: str | None = None
     reference_audio_file: str | None = None
+    edit_values: dict[str, Any] = field(default_factory=dict)
 
 
 def template_values(job: JobInput, seed: int, files: JobFiles, tag: str) -> dict[str, Any]:
@@ -96,6 +99,7 @@ def template_values(job: JobInput, seed: int, files: JobFiles, tag: str) -> dict
         "audio_duration_s": files.audio_duration_s,
         "control_video": files.control_video,
         "reference_audio_file": files.reference_audio_file,
+        **files.edit_values,
     }
 
 

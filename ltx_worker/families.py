@@ -29,13 +29,14 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .edit_plan import edit_size_cap
 from .errors import invalid_field
 from .keyframes import Guide, resolve_guides
 
 if TYPE_CHECKING:
     from .contract.job import JobInput
 
-Mode = Literal["t2v", "i2v"]
+Mode = Literal["t2v", "i2v", "edit"]
 FEATURES = ("camera_lora", "enhance_prompt", "audio", "loras", "transition")
 #: Job variants beyond plain t2v/i2v (SPEC.md, "Job input", versions 2 and 3), each with the
 #: job field that asks for it.
@@ -46,6 +47,7 @@ VARIANTS = {
     "control-depth": "control",
     "control-pose": "control",
     "id-lora": "reference_audio_url",
+    "edit": "video_url",
 }
 
 
@@ -56,12 +58,18 @@ class Variant(BaseModel):
     model_config = ConfigDict(extra="forbid")
     models: list[str] = []
     qualities: list[str] = []
+    model_qualities: dict[str, list[str]] = Field(
+        {}, description="a model's qualities where they differ from `qualities` (LTX-2.3 audio: pro on t2v only)")
     profiles: list[str] = []
     max_keyframes: int = Field(8, ge=1, le=64)
     defaults: dict[Literal["negative_prompt", "image_strength"], str | float] = Field(
         {}, description="overrides of the family's defaults for this variant (its official template's)")
     refused: str | None = Field(None, description="why the family does not serve it, for the error")
     about: str = ""
+
+    def qualities_for(self, model: str) -> list[str]:
+        """The qualities `model` has this variant in."""
+        return self.model_qualities.get(model, self.qualities)
 
 
 class Limit(BaseModel):
@@ -262,6 +270,18 @@ class FamilyRegistry:
         if job.quality not in family.qualities:
             raise invalid_field("quality", f"{family.name} has no {job.quality!r} quality; it has "
                                      f"{_names(family.qualities)}")
+        cap = edit_size_cap(job, family, mode)
+        if cap is not None:  # an edit: size, frames and fps follow the source (edit_job.EditInputs.plan)
+            if job.loras and not family.has("loras"):
+                raise invalid_field("loras", f"{family.name} has no loras")
+            declared = family.variant("edit")
+            if declared is None or job.model not in declared.models or job.quality not in declared.qualities:
+                qualities = _names(declared.qualities) if declared else "none"
+                raise invalid_field("quality", f"{job.model} edits at quality {qualities}, not {job.quality!r}")
+            defaults = family.defaults_for(job.quality, "edit")
+            return RenderPlan(family=family, mode=mode, width=cap[0], height=cap[1], frames=0, fps=24,
+                              negative_prompt=job.negative_prompt if job.negative_prompt is not None
+                              else str(defaults["negative_prompt"]), image_strength=0.0, variant="edit")
         sizes = family.resolutions.get(job.resolution)
         if sizes is None:
             raise invalid_field("resolution", f"{family.name} does not render {job.resolution}; it renders "
@@ -347,9 +367,9 @@ class FamilyRegistry:
             others = [(f, m) for f in self.families for m in (f.variant(name).models if f.variant(name) else [])]
             where = f"models that have it: {_names(m for _, m in others)}" if others else "no model has it"
             raise invalid_field(field, f"{job.model} has no {name} template; {where}")
-        if job.quality not in declared.qualities:
+        if job.quality not in declared.qualities_for(job.model):
             raise invalid_field("quality", f"{name} on {job.model} is made at quality "
-                                     f"{_names(declared.qualities)}, not {job.quality!r}")
+                                     f"{_names(declared.qualities_for(job.model))}, not {job.quality!r}")
         return name
 
 

@@ -24,6 +24,7 @@ from .contract.job import JobInput, parse_job_input, pick_seed
 from .delivery.result import build_result, deliver_files, job_cost, job_settings, webhook_event
 from .delivery.storage import Storage, make_storage
 from .delivery.webhooks import PendingDelivery, check_webhook_url, make_sender
+from .edit_splice import splice_edit
 from .errors import ErrorCode, WorkerError
 from .families import FamilyRegistry
 from .input_budget import InputBudget
@@ -57,9 +58,8 @@ def _job_tag(job: dict) -> str:
 def _delivered_paths(result: dict) -> frozenset[Path]:
     """The local files a successful result hands over (``video_path``/``poster_path``, set when
     no bucket is configured), resolved; empty for an error result."""
-    if "error" in result:
-        return frozenset()
-    return frozenset(Path(p).resolve() for p in (result.get("video_path"), result.get("poster_path")) if p)
+    paths = () if "error" in result else (result.get("video_path"), result.get("poster_path"))
+    return frozenset(Path(p).resolve() for p in paths if p)
 
 
 class JobHandler:
@@ -333,16 +333,16 @@ class JobHandler:
         self._check_job_models(spec)
         seed = pick_seed(spec)
         check_fits(template, spec)  # refuse what the template cannot do before any fetch
-        files = JobFiles()
+        files, edit = JobFiles(), None
         input_facts: dict = {}
-        if spec.image_urls or spec.variant:
-            tracker.stage_started("inputs", spec.variant or "start image")
+        if spec.image_urls or spec.variant or spec.video_url:
+            tracker.stage_started("inputs", spec.variant or ("source video" if spec.video_url else "start image"))
             # bounded by the deadline; stops (and uploads nothing more) once run.cancel is set
             checked = await threads.run(fetch_inputs, spec, self.settings, deadline=deadline, cancel=run.cancel)
             spec.replan(checked.plan)  # the length may follow the audio or control video
             tracker.stage_started("inputs", f"uploading {checked.describe()}")
             files = await threads.run(checked.upload, self.client, tag, deadline, run.cancel)
-            input_facts = checked.facts
+            input_facts, edit = checked.facts, checked.edit
         lora_entries = job_lora_entries(spec)
         if lora_entries:
             count = len(lora_entries)
@@ -378,6 +378,9 @@ class JobHandler:
             prompt_used = self.client.output_text(entry, compiled.enhanced_prompt_id) or spec.prompt
         out_dir = Path(self.settings.output_dir)
         video_path = await threads.run(self.client.download, files[0], out_dir / f"{tag}.mp4", deadline=deadline)
+        if edit is not None:  # only the new frames and samples go into the source
+            tracker.stage_started("splice", f"{edit.window.new_frames} new frames into the source")
+            await threads.run(splice_edit, edit, video_path, video_path, InputBudget(deadline, run.cancel))
         t_generated = time.monotonic()
 
         tracker.stage_started("upload")
@@ -389,8 +392,9 @@ class JobHandler:
         tracker.stage_started("done")
         timings = {"inputs_s": t_inputs - t0, "generation_s": t_generated - t_inputs,
                    "upload_s": t_done - t_generated, "total_s": t_done - t0}
+        settings = job_settings(spec, compiled, prompt_used, self.comfyui_version, input_facts, loras.report)
+        settings.update(edit.output_settings() if edit is not None else {})
         return build_result(
-            delivered, seed,
-            job_settings(spec, compiled, prompt_used, self.comfyui_version, input_facts, loras.report), timings,
+            delivered, seed, settings, timings,
             job_cost(t_done - t0, self.settings.gpu_price_per_hour), prompt_id, spec.external_id,
         )

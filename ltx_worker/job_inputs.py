@@ -30,6 +30,7 @@ from .comfy.client import ComfyClient
 from .compiler import JobFiles
 from .config import Settings
 from .contract.job import JobInput
+from .edit_job import EditInputs, prepare_edit
 from .errors import ErrorCode, WorkerError
 from .families import RenderPlan
 from .input_budget import InputBudget
@@ -51,6 +52,7 @@ class CheckedInputs:
         audio_duration_s: seconds of it the template keeps (TrimAudioDuration).
         control_video: MP4 bytes of a control job's video at the job's fps, or None.
         reference_audio: WAV bytes of an ID-LoRA job's voice clip, or None.
+        edit: an edit job's source and window files (`edit_job.EditInputs`), or None.
         facts: what each input was (sizes, lengths, rates) for the result's ``settings.inputs``.
     """
 
@@ -61,6 +63,7 @@ class CheckedInputs:
     audio_duration_s: float | None = None
     control_video: bytes | None = None
     reference_audio: bytes | None = None
+    edit: EditInputs | None = None
     facts: dict[str, Any] = field(default_factory=dict)
 
     def upload(self, client: ComfyClient, tag: str, deadline: float | None,
@@ -86,7 +89,15 @@ class CheckedInputs:
         audio = put(self.audio, "audio.wav", "audio/wav") if self.audio else None
         control = put(self.control_video, "control.mp4", "video/mp4") if self.control_video else None
         reference = put(self.reference_audio, "reference.wav", "audio/wav") if self.reference_audio else None
-        return JobFiles(image, guides, audio, self.audio_duration_s, control, reference)
+        edit_values = {}
+        if self.edit is not None:
+            edit = self.edit
+            audio = put(edit.window_wav, "window.wav", "audio/wav")
+            edit_values = {**edit.template_values(), "source_video": put(edit.window_mp4, "window.mp4", "video/mp4"),
+                           "context_guides": [{"video": put(edit.guide_mp4, "guide.mp4", "video/mp4"),
+                                               "frame": edit.new_in_window + edit.window.new_frames,
+                                               "strength": 1.0}] if edit.guide_mp4 else []}
+        return JobFiles(image, guides, audio, self.audio_duration_s, control, reference, edit_values)
 
     def describe(self) -> str:
         """The inputs in words, for the progress message (``start image, 2 guide images, audio``)."""
@@ -101,6 +112,8 @@ class CheckedInputs:
             parts.append("control video")
         if self.reference_audio:
             parts.append("reference voice")
+        if self.edit:
+            parts.append(f"{self.edit.window.kind.replace('_', ' at the ')} window")
         return ", ".join(parts) or "none"
 
 
@@ -157,6 +170,11 @@ def fetch_inputs(job: JobInput, settings: Settings, *, deadline: float | None = 
         _audio(job, settings, checked, budget)
     if job.control_video_url:
         _control_video(job, settings, checked, budget)
+    if job.video_url:
+        with _last_resort("video_url", "video file"):
+            checked.edit = prepare_edit(job, plan, settings, budget)
+        checked.plan = checked.edit.plan(plan)
+        checked.facts["video"] = checked.edit.facts.to_dict()
     if job.reference_audio_url:
         checked.reference_audio, facts = _wav(job.reference_audio_url, "reference_audio_url", 0.0, settings, budget)
         checked.facts["reference_audio"] = facts.to_dict()

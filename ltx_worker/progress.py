@@ -6,7 +6,8 @@ the cache), ``prepare`` (model loading and text encoding),
 ``preprocess`` (a control job's Canny/depth preprocessor), ``enhance_prompt`` (the family's
 prompt enhancer, when the job asks for it),
 ``stage_1`` (sampling at half size), ``upscale`` (x2 latent upscaler),
-``stage_2`` (refinement at full size), ``decode`` (VAE decode, audio, MP4 encoding), ``upload``
+``stage_2`` (refinement at full size), ``decode`` (VAE decode, audio, MP4 encoding), ``splice``
+(an edit's new frames and sound put into its source, `edit_splice`), ``upload``
 (probe, poster, storage) and ``done``. A node's stage comes from its class_type and, for the
 two sampler nodes, its title ("Stage 2 ..."): the templates' stable names, not node ids.
 
@@ -36,7 +37,8 @@ STAGE_SPANS: dict[str, tuple[float, float]] = {
     "stage_1": (12.0, 55.0),
     "upscale": (55.0, 60.0),
     "stage_2": (60.0, 80.0),
-    "decode": (80.0, 95.0),
+    "decode": (80.0, 94.0),
+    "splice": (94.0, 95.0),
     "upload": (95.0, 100.0),
     "done": (100.0, 100.0),
 }

@@ -8,9 +8,11 @@ project's own node pack (custom_nodes/ltx_worker_nodes, which the LTX-2 template
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from ltx_worker.comfy.process import start_comfyui, tree_version, write_extra_mo
 from ltx_worker.config import PROJECT_ROOT, load_settings
 from ltx_worker.handler import JobHandler
 
+from media_samples import png_bytes
 from support import free_port
 from template_files import snapshot_033
 
@@ -139,3 +142,35 @@ def receiver():
     rec = WebhookReceiver().start()
     yield rec
     rec.stop()
+
+
+@pytest.fixture(scope="module")
+def offline_handler(tmp_path_factory):
+    """A handler on a port where nothing listens (never started): a job that reached ComfyUI
+    would fail with COMFY_UNAVAILABLE instead of the refusal a test expects."""
+    settings = load_settings(comfy_port=free_port(), output_dir=tmp_path_factory.mktemp("out"),
+                             comfy_request_timeout_s=2)
+    return JobHandler(settings)  # never started: ComfyUI is not there
+
+
+@pytest.fixture(scope="module")
+def counting_server():
+    """A real HTTP server on 127.0.0.1 that counts the requests it gets (it must get none)."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            hits.append(self.path)
+            body = png_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()

@@ -176,3 +176,63 @@ def ffconcat_text(*names: str) -> bytes:
 def hls_text(segment_url: str) -> bytes:
     """An HLS playlist (m3u8) of one segment at `segment_url`."""
     return f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n{segment_url}\n#EXT-X-ENDLIST\n".encode()
+
+
+def edit_clip(frames: int = 120, fps: float = 24, size: tuple[int, int] = (96, 64), *, audio: bool = True,
+              rotation: int = 0, times: list[float] | None = None, freq: float = 440.0) -> bytes:
+    """A smooth source for edits (issue 19): a soft diagonal gradient drifting slowly (x264 keeps
+    it near lossless, so PSNR outside an edit's new frames measures the splice), frame i's index
+    in 7 binary blocks along the top eighth (read back by `frame_index`), and, with `audio`, a
+    sine at `freq` Hz at 48 kHz for the whole picture. `times` gives frame times (seconds, on a
+    millisecond clock) for a variable-rate clip; `rotation` sets a phone clip's display matrix."""
+    width, height = size
+    buf = io.BytesIO()
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    with av.open(buf, mode="w", format="mp4") as out:
+        rate = Fraction(fps).limit_denominator(1001)
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": "10"}
+        clock = Fraction(1, 1000) if times is not None else 1 / rate
+        stream.codec_context.time_base = clock
+        if rotation:
+            stream.set_display_rotation(rotation)
+        sound = out.add_stream("aac", rate=48000) if audio else None
+        band = max(2, height // 8)
+        for i in range(frames):
+            phase = i / 48.0
+            img = np.empty((height, width, 3), np.float32)
+            img[..., 0] = 110 + 60 * np.sin(xx / width * 3.0 + phase)
+            img[..., 1] = 110 + 60 * np.sin(yy / height * 3.0 - phase)
+            img[..., 2] = 120 + 40 * np.sin((xx + yy) / (width + height) * 4.0 + phase * 0.5)
+            for bit in range(7):
+                block = slice(bit * width // 7, (bit + 1) * width // 7)
+                img[:band, block] = 250 if i >> bit & 1 else 5
+            frame = av.VideoFrame.from_ndarray(img.astype(np.uint8), format="rgb24").reformat(format="yuv420p")
+            frame.pts = round(times[i] * 1000) if times is not None else i
+            frame.time_base = clock
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+        if sound is not None:
+            seconds = (times[-1] + 1 / fps) if times is not None else frames / fps
+            t = np.arange(int(48000 * seconds)) / 48000
+            samples = (0.3 * np.sin(2 * math.pi * freq * t)).astype(np.float32)[None, :]
+            for start in range(0, samples.shape[1], 1024):
+                chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]),
+                                                   format="fltp", layout="mono")
+                chunk.sample_rate, chunk.pts = 48000, start
+                for packet in sound.encode(chunk):
+                    out.mux(packet)
+            for packet in sound.encode(None):
+                out.mux(packet)
+    return buf.getvalue()
+
+
+def frame_index(rgb: np.ndarray) -> int:
+    """The index `edit_clip` wrote into a frame (its top blocks), read back from RGB pixels."""
+    height, width = rgb.shape[:2]
+    band = max(2, height // 8)
+    bits = [rgb[: max(1, band - 1), bit * width // 7 + 1:(bit + 1) * width // 7 - 1].mean() > 128 for bit in range(7)]
+    return sum(1 << b for b, on in enumerate(bits) if on)

@@ -12,6 +12,8 @@
 - `RunPodStandIn`: RunPod's endpoint API as a studio backend calls it (/v2/{endpoint}/run, runsync,
   status, cancel, health, purge-queue; bearer key checked; 429 with Retry-After on demand), each
   job playing a script of status frames built from `progress`, `job_output` and `failed`.
+- `RunPodWorkerStandIn`: the same endpoint API handing its jobs to a real worker loop through a
+  `RunPodJobApi`; each status is what that loop has taken and posted so far.
 """
 
 from __future__ import annotations
@@ -590,3 +592,63 @@ class RunPodStandIn:
     def posts(self, op: str) -> list[dict]:
         """The POST requests made to `op` ("run", "runsync", "cancel", ...), oldest first."""
         return [r for r in self.requests if r["method"] == "POST" and r["path"].split("?")[0].endswith(f"/{op}")]
+
+
+class RunPodWorkerStandIn(RunPodStandIn):
+    """`RunPodStandIn` whose jobs run on the real worker: ``/run`` and ``/runsync`` queue the job's
+    input on `job_api` (a started `RunPodJobApi` that ``python handler.py`` takes jobs from), and
+    each status is read from what the worker loop did: IN_QUEUE until it takes the job,
+    IN_PROGRESS with its last progress payload as ``output``, then COMPLETED with its output or
+    FAILED with its ``error`` (as RunPod reports the SDK's job-done post). ``/cancel`` names the
+    job on the job-stop channel (and drops it from the queue when not yet taken); it then stays
+    CANCELLED, as RunPod's does.
+
+    Args:
+        job_api: the job API the worker loop is pointed at.
+        endpoint, key: as `RunPodStandIn`'s.
+    """
+
+    def __init__(self, job_api: RunPodJobApi, endpoint: str = RUNPOD_ENDPOINT, key: str = RUNPOD_KEY) -> None:
+        self.job_api = job_api
+        super().__init__(endpoint, key)
+
+    def script(self, job: dict, job_id: str, attempt: int) -> list[dict]:
+        """Queue the job for the worker loop; its frames are then read live (`live`)."""
+        self.job_api.add_job(job_id, job)
+        return [{"status": "IN_QUEUE"}]
+
+    def live(self, job_id: str) -> dict:
+        """The job's status now, from what the worker loop took and posted for it."""
+        api = self.job_api
+        with api._cond:
+            taken = any(taken_id == job_id for taken_id, _ in api.taken)
+            posts = api.results(job_id)
+        final = next((p for p in reversed(posts) if p.get("status") != "IN_PROGRESS"), None)
+        if final is not None:
+            if "error" in final:
+                output = {"output": final["output"]} if "output" in final else {}
+                return {"status": "FAILED", "error": final["error"], **output}
+            return {"status": "COMPLETED", "output": final.get("output")}
+        if not taken:
+            return {"status": "IN_QUEUE"}
+        progress = [p["output"] for p in posts if p.get("status") == "IN_PROGRESS" and "output" in p]
+        return {"status": "IN_PROGRESS", **({"output": progress[-1]} if progress else {})}
+
+    def _frame(self, job_id: str, advance: int = 1) -> dict:
+        job = self.jobs[job_id]
+        if job["frames"][-1]["status"] not in ("COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"):
+            job["frames"] = [self.live(job_id)]
+        job["at"] = len(job["frames"]) - 1
+        return {"id": job_id, "delayTime": 0, "executionTime": 0, **job["frames"][-1]}
+
+    def _handle(self, method: str, path: str, headers, body: dict | None) -> tuple[int, dict, dict]:
+        parts = path.split("?")[0].strip("/").split("/")
+        job_id = parts[3] if method == "POST" and len(parts) > 3 and parts[2] == "cancel" else None
+        was = self._frame(job_id)["status"] if job_id in self.jobs else None
+        code, headers_out, data = super()._handle(method, path, headers, body)
+        if code == 200 and was in ("IN_QUEUE", "IN_PROGRESS"):  # a cancel the stand-in accepted
+            api = self.job_api
+            with api._cond:
+                api.jobs = [j for j in api.jobs if j["id"] != job_id]
+            api.stop_job(job_id)
+        return code, headers_out, data

@@ -66,3 +66,12 @@ def data_uri(data: bytes, mime: str) -> str:
 def run_job(handler: JobHandler, job_input: dict, job_id: str = "test-job") -> dict:
     """Run one job through the handler the way the RunPod SDK does (awaiting the coroutine)."""
     return asyncio.run(handler({"id": job_id, "input": job_input}))
+
+
+def assert_refused(out: dict, field: str, words: str = "") -> None:
+    """`out` is an INVALID_INPUT, not retryable, naming `field` (and `words`), without a trace."""
+    assert out.get("error_code") == "INVALID_INPUT", out
+    assert out["retryable"] is False
+    assert out["message"].startswith(field) or f"{field}:" in out["message"], out["message"]
+    assert words.lower() in out["message"].lower(), out["message"]
+    assert "Traceback" not in out["error"]

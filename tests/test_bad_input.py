@@ -9,19 +9,7 @@ import base64
 
 import pytest
 
-from ltx_worker.config import load_settings
-from ltx_worker.handler import JobHandler
-
-from support import free_port
-
 I2V = {"model": "ltx-2-i2v", "prompt": "a lighthouse at dusk", "image_urls": ["https://example.com/x.png"]}
-
-
-@pytest.fixture(scope="module")
-def offline_handler(tmp_path_factory):
-    settings = load_settings(comfy_port=free_port(), output_dir=tmp_path_factory.mktemp("out"),
-                             comfy_request_timeout_s=2)
-    return JobHandler(settings)  # never started: ComfyUI is not there
 
 
 @pytest.mark.parametrize(

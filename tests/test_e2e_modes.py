@@ -1,4 +1,5 @@
-"""The version-2 modes end to end: keyframes, image+audio, control video (issue 11).
+"""The version-2 modes end to end: keyframes, image+audio, control video (issue 11), and audio to
+video without a start image (issue 19).
 
 Each job runs through the worker's handler and a REAL ComfyUI 0.33.0 on tiny random weights,
 with delivery exactly as a t2v job has it: the MP4 in an S3-compatible bucket (moto's server on
@@ -181,6 +182,44 @@ def test_image_and_audio(delivering, receiver, s3):
                                  for f in container.decode(audio=0)])
     if rate != 48_000:
         source = np.interp(np.arange(len(samples)) * 48_000 / rate, np.arange(len(source)), source)
+    n = min(len(source), len(samples))
+    corr = float(np.corrcoef(source[:n], samples[:n])[0, 1])
+    assert corr > 0.5, f"the MP4's audio correlates {corr:.2f} with the input"
+
+
+def test_audio_to_video_without_an_image(delivering, receiver, s3):
+    """``audio_url`` on ``ltx-2.3-t2v`` (issue 19): the official ia2v graph's text-to-video path
+    (ltx23_a2v_fast). The length follows the audio (2.0 s at 24 fps: 49 frames, where the default
+    10 s is 241), ComfyUI ran no
+    image node and kept the audio latent (noise mask 0), and the MP4's sound is the input's: its
+    length and its samples."""
+    handler, _, histories = delivering
+    _serves(handler, "ltx-2.3-t2v", "fast", "audio")
+    wav = tone_wav(2.0, rate=48_000, speech_like=True)
+    out = _run(delivering, receiver, s3, {
+        "model": "ltx-2.3-t2v", "aspect_ratio": "1:1", "audio_url": data_uri(wav, "audio/wav"),
+        "_variant": "audio"}, "a2v")
+    settings = out["settings"]
+    assert settings["template"] == "ltx23_a2v_fast" and settings["mode"] == "t2v"
+    assert "image" not in settings["inputs"] and settings["inputs"]["audio"]["duration_s"] == 2.0
+    assert settings["frames"] == 49 and out["video"]["frames"] == 49, "2.0 s at 24 fps: the length follows the audio"
+    graph = histories[out["prompt_id"]]["prompt"][2]
+    classes = {n["class_type"] for n in graph.values()}
+    assert not {"LoadImage", "LTXVImgToVideoInplace", "LTXVEmptyLatentAudio"} & classes
+    [mask] = [n for n in graph.values() if n["class_type"] == "SolidMask"]
+    assert mask["inputs"]["value"] == 0.0
+    [load] = [n for n in graph.values() if n["class_type"] == "LoadAudio"]
+    assert load["inputs"]["audio"] == "ltxw-a2v-audio.wav"
+    assert out["video"]["has_audio"]
+    with av.open(_download(s3, out)) as container:
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        samples = np.concatenate([f.to_ndarray().mean(axis=0) for f in container.decode(stream)])
+    assert abs(len(samples) / rate - 2.0) <= 1 / 24, f"the MP4's audio lasts {len(samples) / rate:.3f} s, the input 2 s"
+    with av.open(io.BytesIO(wav)) as container:
+        source = np.concatenate([f.to_ndarray().astype(np.float32).mean(axis=0) / 32768
+                                 for f in container.decode(audio=0)])
+    source = np.interp(np.arange(len(samples)) * 48_000 / rate, np.arange(len(source)), source)
     n = min(len(source), len(samples))
     corr = float(np.corrcoef(source[:n], samples[:n])[0, 1])
     assert corr > 0.5, f"the MP4's audio correlates {corr:.2f} with the input"

@@ -16,28 +16,18 @@ import sys
 import jsonschema
 import pytest
 
-from ltx_worker.config import PROJECT_ROOT, load_settings
+from ltx_worker.config import PROJECT_ROOT
 from ltx_worker.contract.job import parse_job_input
 from ltx_worker.errors import WorkerError
 from ltx_worker.families import FamilyRegistry
-from ltx_worker.handler import JobHandler
 from ltx_worker.models.check import template_needs
 from ltx_worker.models.manifest import load_models_txt, profile_names
 from ltx_worker.templates import TemplateRegistry
-
-from support import free_port
 
 WORKFLOWS = PROJECT_ROOT / "workflows"
 FAMILIES = FamilyRegistry.load(WORKFLOWS)
 TEMPLATES = TemplateRegistry.load(WORKFLOWS)
 T2V = {"prompt": "a lighthouse at dusk, waves below"}
-
-
-@pytest.fixture(scope="module")
-def offline_handler(tmp_path_factory):
-    settings = load_settings(comfy_port=free_port(), output_dir=tmp_path_factory.mktemp("out"),
-                             comfy_request_timeout_s=2)
-    return JobHandler(settings)  # never started: ComfyUI is not there
 
 
 def test_every_family_is_a_folder_with_its_templates():
@@ -51,10 +41,11 @@ def test_every_family_is_a_folder_with_its_templates():
                 assert model in family.models and quality in family.qualities, (template.name, model, quality)
         plain = [t for t in mine if t.variant is None]
         served = {s for t in plain for s in t.serves}
-        assert served == {(m, q) for m in family.models for q in family.qualities}, family.id
+        generating = [m for m, mode in family.models.items() if mode != "edit"]  # edits: the edit variant
+        assert served == {(m, q) for m in generating for q in family.qualities}, family.id
         # the variants family.json declares are exactly those its mode templates serve
         declared = {(m, q, name) for name, v in family.variants.items() if not v.refused
-                    for m in v.models for q in v.qualities}
+                    for m in v.models for q in v.qualities_for(m)}
         assert {k for t in mine if t.variant for k in t.keys} == declared, family.id
         if family.has("enhance_prompt"):
             assert all(t.enhanced_prompt_output and "enhance_prompt" in t.when_false for t in plain)
@@ -92,6 +83,10 @@ def test_every_file_a_family_needs_is_in_models_txt_under_its_profiles():
         ({"model": "ltx-2.3-t2v", "fps": 48}, "fps", ["24, 25"]),
         ({"model": "ltx-2.3-i2v"}, "image_urls", ["start image"]),
         ({"model": "ltx-3-t2v"}, "model", ["ltx-2.5-i2v"]),
+        ({"model": "ltx-2.3-i2v", "image_urls": ["https://example.com/a.png"], "audio_url": "https://example.com/a.wav",
+          "quality": "pro"}, "quality", ["audio on ltx-2.3-i2v", "made at quality fast, not 'pro'"]),
+        ({"model": "ltx-2.5-t2v", "audio_url": "https://example.com/a.wav"}, "audio_url",
+         ["ltx-2.5-t2v has no audio template", "ltx-2.3-t2v, ltx-2.3-i2v"]),
     ],
 )
 def test_a_job_outside_its_family_is_refused_naming_the_field(offline_handler, job_input, field, words):
@@ -101,6 +96,21 @@ def test_a_job_outside_its_family_is_refused_naming_the_field(offline_handler, j
     for word in words:
         assert word in out["message"], out["message"]
     assert out["retryable"] is False
+
+
+def test_audio_without_an_image_is_ltx23_t2v_fast_and_pro():
+    """``audio_url`` on ltx-2.3-t2v (issue 19): fast and pro, each with its own template, the length
+    following the audio; family.json's per-model qualities (i2v: fast only) reach the schema."""
+    from ltx_worker.contract.schema import family_rules
+
+    for quality, template in (("fast", "ltx23_a2v_fast"), ("pro", "ltx23_a2v_pro")):
+        job = parse_job_input({**T2V, "model": "ltx-2.3-t2v", "quality": quality,
+                               "audio_url": "https://example.com/a.wav"})
+        assert (job.variant, job.plan.mode, job.plan.follows_input) == ("audio", "t2v", True)
+        assert TEMPLATES.get(job.model, quality, "audio").name == template
+    rules = family_rules(FAMILIES)
+    assert rules["ltx-2.3-t2v"]["variants"]["audio"] == {"qualities": ["fast", "pro"]}
+    assert rules["ltx-2.3-i2v"]["variants"]["audio"] == {"qualities": ["fast"]}
 
 
 @pytest.mark.parametrize(

@@ -34,6 +34,7 @@ SOURCES = {
     "ltx23_i2v_fast": "video_ltx2_3_i2v",
     "ltx23_t2v_pro": "video_ltx2_3_t2v",  # files, upscaler, enhancer; sampling from PIPELINE_23
     "ltx23_i2v_pro": "video_ltx2_3_i2v",
+    "ltx23_a2v_pro": "video_ltx2_3_t2v",  # files, upscaler, enhancer; sampling from PIPELINE_23_A2V
     "ltx25_t2v_fast": "video_ltx2_5_t2v",
     "ltx25_i2v_fast": "video_ltx2_5_i2v",
     "ltx23_idlora_fast": "video_ltx2_3_id_lora",
@@ -50,7 +51,12 @@ MODE_SOURCES = {
     "ltx23_control_depth_fast": "video_ltx2_3_ic_lora",
     "ltx23_keyframes_fast": "video_ltx2_3_flf2v",
     "ltx23_ia2v_fast": "video_ltx2_3_ia2v",
+    "ltx23_a2v_fast": "video_ltx2_3_ia2v",  # its "Switch to Text to Video?" path
     "ltx25_keyframes_fast": "video_ltx2_5_flf2v",
+    # edits (issue 19): the flf2v graph's files, sigmas, sampler and decode (fast), ltx23_t2v_pro's
+    # stage 1 (pro); held by tests/test_edit_templates.py
+    "ltx23_edit_fast": "video_ltx2_3_flf2v",
+    "ltx23_edit_pro": "video_ltx2_3_flf2v",
 }
 #: official file -> the project's file (same weights, smaller): the LTX-2 distilled checkpoint
 FILE_EQUIVALENTS = {"ltx-2-19b-distilled.safetensors": "ltx-2-19b-distilled-fp8.safetensors"}
@@ -85,6 +91,16 @@ PIPELINE_23 = {
                   ("CheckpointLoaderSimple", DEV_23)],
         "sca_outputs": [0]},
 }
+#: ltx-pipelines 1.0.0 A2VidPipelineTwoStage (ltx_pipelines/a2vid_two_stage.py), where it differs from
+#: PIPELINE_23: the audio is kept, and its guider is MultiModalGuiderParams() (:158-160; cfg 1,
+#: rescale 0: ltx_core/components/guiders.py:200-211); the video's guidance is PIPELINE_23's
+PIPELINE_23_A2V = {
+    1: {"guider": ("LTXVDualCFGGuider", {"video_cfg": 3.0, "audio_cfg": 1.0}),
+        "model": [("LTXWGuidanceRescale", ("audio_rescale", 0.0), ("video_rescale", 0.7)),
+                  *PIPELINE_23[1]["model"][1:]]},
+}
+#: pro templates whose pipeline is not TI2VidTwoStagesPipeline: what they change of PIPELINE_23
+PIPELINE_OVERRIDES = {"ltx23_a2v_pro": PIPELINE_23_A2V}
 PIPELINE_23_IMAGE_CRF = 33  # DEFAULT_IMAGE_CRF
 PIPELINE_23_DECODE = ("VAEDecodeTiled", 512, 64, 64, 24)  # TilingConfig.default()
 PIPELINE_23_NEGATIVE_START = "blurry, out of focus, overexposed, underexposed, low contrast,"
@@ -192,7 +208,7 @@ def _expected(name: str, object_info: dict) -> dict:
     expected = json.loads(text)
     if name.startswith("ltx23_") and name.endswith("_pro"):
         for stage, values in PIPELINE_23.items():
-            expected["stages"][str(stage)].update(values)
+            expected["stages"][str(stage)].update(values, **PIPELINE_OVERRIDES.get(name, {}).get(stage, {}))
             if expected["stages"][str(stage)]["image_strength"] is not None:
                 expected["stages"][str(stage)]["image_strength"] = "bound"
         if expected["image_path"]:

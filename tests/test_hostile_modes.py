@@ -9,16 +9,11 @@ tests/media_samples.py), sent as data: URIs.
 
 from __future__ import annotations
 
-import asyncio
-import http.server
-import threading
-
 import pytest
 
 from ltx_worker.config import load_settings
 from ltx_worker.contract.job import parse_job_input
 from ltx_worker.errors import WorkerError
-from ltx_worker.handler import JobHandler
 
 from media_samples import (
     concatenated_audio,
@@ -32,55 +27,13 @@ from media_samples import (
     wav_header_with_rate,
     webp_with_exif,
 )
-from support import data_uri, free_port
+from support import assert_refused, data_uri, run_job
 
 PNG = data_uri(png_bytes(), "image/png")
 WAV = data_uri(tone_wav(3.0, rate=16_000), "audio/wav")
 MP4 = data_uri(moving_video(30, 24, (64, 48)), "video/mp4")
 I23 = {"model": "ltx-2.3-i2v", "prompt": "a singer on a stage", "image_urls": [PNG], "duration": 2}
 T23 = {"model": "ltx-2.3-t2v", "prompt": "a robot dancing", "duration": 2}
-
-
-@pytest.fixture(scope="module")
-def offline_handler(tmp_path_factory):
-    settings = load_settings(comfy_port=free_port(), output_dir=tmp_path_factory.mktemp("out"),
-                             comfy_request_timeout_s=2)
-    return JobHandler(settings)  # never started: ComfyUI is not there
-
-
-@pytest.fixture(scope="module")
-def counting_server():
-    """A real HTTP server on 127.0.0.1 that counts the requests it gets (it must get none)."""
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
-            hits.append(self.path)
-            body = png_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", hits
-    server.shutdown()
-
-
-def _run(handler, job_input: dict) -> dict:
-    return asyncio.run(handler({"id": "hostile", "input": job_input}))
-
-
-def _refused(out: dict, field: str, words: str = "") -> None:
-    assert out.get("error_code") == "INVALID_INPUT", out
-    assert out["retryable"] is False
-    assert out["message"].startswith(field) or f"{field}:" in out["message"], out["message"]
-    assert words.lower() in out["message"].lower(), out["message"]
-    assert "Traceback" not in out["error"]
 
 
 @pytest.mark.parametrize(
@@ -131,8 +84,8 @@ def _refused(out: dict, field: str, words: str = "") -> None:
     ],
 )
 def test_hostile_file_is_refused_before_comfyui(offline_handler, job_input, field, words):
-    out = _run(offline_handler, job_input)
-    _refused(out, field, words)
+    out = run_job(offline_handler, job_input)
+    assert_refused(out, field, words)
     out_dir = offline_handler.settings.output_dir
     assert not any(out_dir.iterdir()), "nothing is left behind"
 
@@ -165,8 +118,9 @@ def test_hostile_file_is_refused_before_comfyui(offline_handler, job_input, fiel
         pytest.param({**I23, "model": "ltx-2.5-i2v", "control_video_url": MP4, "control": "canny"}, "control",
                      "has no control-canny template", id="control-family-lacks"),
         pytest.param({**I23, "model": "ltx-2.5-i2v", "audio_url": WAV}, "audio_url",
-                     "models that have it: ltx-2.3-i2v", id="audio-on-ltx25"),
-        pytest.param({**T23, "audio_url": WAV}, "audio_url", "ltx-2.3-t2v has no audio template", id="audio-on-t2v"),
+                     "models that have it: ltx-2.3-t2v, ltx-2.3-i2v", id="audio-on-ltx25"),
+        pytest.param({**T23, "model": "ltx-2-t2v", "audio_url": WAV}, "audio_url", "ltx-2-t2v has no audio template",
+                     id="audio-on-ltx2-t2v"),
         pytest.param({**I23, "audio_url": WAV, "last_image_url": PNG}, "audio_url", "not last_image_url "
                      "and audio_url together", id="two-modes"),
         pytest.param({**T23, "control_video_url": MP4}, "control", "go together", id="control-missing"),
@@ -178,7 +132,7 @@ def test_mode_rules_name_the_field(offline_handler, job_input, field, words):
     with pytest.raises(WorkerError) as err:
         parse_job_input(job_input)
     assert field in err.value.message and words.lower() in err.value.message.lower(), err.value.message
-    _refused(_run(offline_handler, job_input), field, words)
+    assert_refused(run_job(offline_handler, job_input), field, words)
 
 
 @pytest.mark.parametrize("field", ["last_image_url", "keyframes", "audio_url", "control_video_url"])
@@ -193,9 +147,9 @@ def test_private_urls_of_new_fields_are_never_fetched(offline_handler, counting_
         "audio_url": {**I23, "audio_url": url},
         "control_video_url": {**T23, "control_video_url": url, "control": "canny"},
     }[field]
-    out = _run(offline_handler, job)
+    out = run_job(offline_handler, job)
     expected = "keyframes[0]" if field == "keyframes" else field
-    _refused(out, expected, "URL refused")
+    assert_refused(out, expected, "URL refused")
     assert hits == []
 
 

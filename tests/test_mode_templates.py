@@ -1,20 +1,24 @@
-"""The mode templates: keyframes (first/last and in-between frames) of LTX-2.3 and LTX-2.5, and
-LTX-2.3 image + audio to video (lip sync).
+"""The mode templates: keyframes (first/last and in-between frames) of LTX-2.3 and LTX-2.5,
+LTX-2.3 image + audio to video (lip sync), and audio to video without a start image (fast: the
+official ia2v template's "Switch to Text to Video?" path; pro: ltx-pipelines' A2VidPipelineTwoStage).
 
 (a) Each template is valid against the ComfyUI 0.33.0 ``/object_info`` snapshot: as is, with the
     prompt enhancer linked and removed, and filled with 0, 1 and 3 guides (the ``repeat`` group
     cloned by `fill` below).
 (b) Each holds the settings of the official ComfyUI template it follows
-    (``video_ltx2_3_flf2v``, ``video_ltx2_5_flf2v``, ``video_ltx2_3_ia2v``): the family settings of
-    tests/official_templates.py, plus the guide chain (resize, preprocess, frame index, strength),
-    the sampler node, where the decoded video and the conditioning come from, and the audio path.
+    (``video_ltx2_3_flf2v``, ``video_ltx2_5_flf2v``, ``video_ltx2_3_ia2v``, the latter also with its
+    text-to-video switch set): the family settings of tests/official_templates.py, plus the guide
+    chain (resize, preprocess, frame index, strength), the sampler node, where the decoded video
+    and the conditioning come from, and the audio path. The a2v pro template takes the fast one's
+    audio path (its sampling is held to the pipeline by tests/test_family_templates.py).
 (c) LTXVAddGuide of the session's ComfyUI places a single image at exactly its pixel frame, and
     ``frames - 1`` lands where the official ``-1`` does (a fake VAE; no model).
 (d) End to end on the session ComfyUI (tiny weights, CPU, 128 x 128): keyframes with 3 guides
     and with 1, for both families, and another guide picture gives another video; image + audio
     with a 1 s 440 Hz WAV: the MP4's sound track is
     the input audio (duration and samples), and the audio latent the model saw is the input's,
-    kept through both stages (decoded, it is the input's audio-VAE round trip whatever the seed).
+    kept through both stages (decoded, it is the input's audio-VAE round trip whatever the seed);
+    audio to video pro (2 of its 30 stage-1 steps): the MP4's sound track is the input audio.
 
 `fill` is a local stand-in for the template filler (ltx_worker.templates) with the bindings
 features these templates use (params, repeat, when_true/when_false, unlink_when_false); where
@@ -48,6 +52,7 @@ MODES = {
     "ltx23_keyframes_fast": ("ltx23", "video_ltx2_3_flf2v"),
     "ltx25_keyframes_fast": ("ltx25", "video_ltx2_5_flf2v"),
     "ltx23_ia2v_fast": ("ltx23", "video_ltx2_3_ia2v"),
+    "ltx23_a2v_fast": ("ltx23", "video_ltx2_3_ia2v"),  # its "Switch to Text to Video?" path (`_official`)
 }
 KEYFRAMES = ("ltx23_keyframes_fast", "ltx25_keyframes_fast")
 #: (template, key) -> why the template deliberately differs from its official template there
@@ -55,7 +60,12 @@ KNOWN_DEVIATIONS = {
     ("ltx23_keyframes_fast", "enhancer"): "the official flf2v has no enhancer; the family's is added",
     ("ltx25_keyframes_fast", "enhancer"): "the enhancer gets no image (the guides are a repeated group)",
     ("ltx23_ia2v_fast", "audio_decode_from"): "the MP4 carries the trimmed input audio, not its VAE round trip",
+    ("ltx23_a2v_fast", "audio_decode_from"): "the MP4 carries the trimmed input audio, not its VAE round trip",
 }
+#: the official ia2v's PrimitiveBoolean that bypasses both LTXVImgToVideoInplace nodes (t2v)
+T2V_SWITCH = "Switch to Text to Video?"
+#: mode template -> the official template's switch value it follows
+SWITCHED = {"ltx23_a2v_fast": True}
 #: model files a template adds to its official template's (the enhancer above)
 EXTRA_FILES = {
     "ltx23_keyframes_fast": {("LoraLoader", "lora_name",
@@ -225,7 +235,7 @@ def test_serves_the_mode_variants():
     assert served == {
         ("ltx-2.3-t2v", "fast", "keyframes"), ("ltx-2.3-i2v", "fast", "keyframes"),
         ("ltx-2.5-t2v", "fast", "keyframes"), ("ltx-2.5-i2v", "fast", "keyframes"),
-        ("ltx-2.3-i2v", "fast", "audio"),
+        ("ltx-2.3-i2v", "fast", "audio"), ("ltx-2.3-t2v", "fast", "audio"),
     }
 
 
@@ -307,8 +317,10 @@ def _describe(graph: dict, node: dict | None, slot: int | None = None) -> list |
     for name in _FOLLOW.get(node["class_type"], ()):
         upstream[name] = _describe(graph, *_src(graph, node, name))
     if node["class_type"] == "SamplerCustomAdvanced":
-        sigmas = _src(graph, node, "sigmas")[0]["inputs"]["sigmas"]
-        widgets = [("sigmas", [float(s) for s in sigmas.split(",")])]
+        sigmas = _src(graph, node, "sigmas")[0]
+        widgets = ([("sigmas", [float(s) for s in sigmas["inputs"]["sigmas"].split(",")])]
+                   if sigmas["class_type"] == "ManualSigmas" else
+                   [(sigmas["class_type"], sorted(sigmas["inputs"].items()))])  # a scheduler (pro)
     return [node["class_type"], slot, widgets, upstream]
 
 
@@ -355,7 +367,14 @@ def mode_settings(graph: dict, frames: int) -> dict:
 
 
 def _official(name: str, object_info: dict) -> dict:
-    return ui_to_api(load_json(OFFICIAL / f"{MODES[name][1]}.json"), object_info)
+    """The official template of `name` as an API graph, its text-to-video switch set as `SWITCHED`
+    says (the official file has it false)."""
+    ui = load_json(OFFICIAL / f"{MODES[name][1]}.json")
+    if name in SWITCHED:
+        nodes = [n for g in [ui, *ui["definitions"]["subgraphs"]] for n in g["nodes"] if n.get("title") == T2V_SWITCH]
+        assert len(nodes) == 1 and nodes[0]["widgets_values"] == [False], "the official switch moved"
+        nodes[0]["widgets_values"] = [SWITCHED[name]]
+    return ui_to_api(ui, object_info)
 
 
 def _as_official(name: str, graph: dict, bindings: dict, **overrides) -> dict:
@@ -392,7 +411,7 @@ def test_settings_follow_the_official_template(name, object_info):
     for key in sorted(set(ours_modes) | set(theirs_modes)):
         if (name, key) not in KNOWN_DEVIATIONS:
             assert ours_modes[key] == theirs_modes[key], f"{name}: {key} differs from {MODES[name][1]}"
-    if name == "ltx23_ia2v_fast":  # the deviation: the input audio as trimmed, not decoded
+    if name in ("ltx23_ia2v_fast", "ltx23_a2v_fast"):  # the deviation: the input audio as trimmed, not decoded
         assert ours_modes["audio_decode_from"] is None
         ids = ids_by_title(graph)
         assert graph[ids["Create Video"]]["inputs"]["audio"] == [ids["Trim Audio"], 0]
@@ -434,6 +453,60 @@ def test_mode_settings_read_the_official_values(object_info):
     assert stage1[3]["samples"][3]["audio"][0] == "TrimAudioDuration"
     stage2 = ia2v["audio_latents"][1][1]
     assert stage2[:2] == ["LTXVSeparateAVLatent", 1]  # the stage-1 audio, mask and all
+
+
+#: audio to video without a start image, pro (issue 19): ltx-pipelines' A2VidPipelineTwoStage on the
+#: ltx23_t2v_pro graph; its sampling settings are held in tests/test_family_templates.py
+#: (PIPELINE_23_A2V), its audio path here: the fast template's (the official ia2v's)
+A2V_PRO = "ltx23_a2v_pro"
+
+
+def _a2v_pro() -> tuple[dict, dict]:
+    folder = WORKFLOWS / "ltx23"
+    return load_json(folder / f"{A2V_PRO}.json"), load_json(folder / f"{A2V_PRO}.bindings.json")
+
+
+def _audio_path(graph: dict) -> dict:
+    """Where each stage's audio latent and the MP4's sound come from, and what the graph lacks."""
+    concats = {n["_meta"]["title"]: n for n in _of(graph, "LTXVConcatAVLatent")}
+    created = _of(graph, "CreateVideo")[0]
+    return {
+        "stages": {t: _describe(graph, *_src(graph, n, "audio_latent")) for t, n in sorted(concats.items())},
+        "sound": _describe(graph, *_src(graph, created, "audio")),
+        "absent": sorted({"LTXVAudioVAEDecode", "LTXVEmptyLatentAudio", "LTXVImgToVideoInplace", "LoadImage"}
+                         - {n["class_type"] for n in graph.values()}),
+    }
+
+
+def test_a2v_pro_keeps_the_audio_as_the_fast_graph_does(object_info):
+    """The pro graph, filled every way a job fills it, is valid against 0.33.0, fills as the
+    package's filler does, and takes its audio as ltx23_a2v_fast: the trimmed input encoded and
+    kept (noise mask 0) in stage 1, stage 1's audio (mask and all) in stage 2 (a2vid_two_stage.py
+    :167-178, :223-236), the trimmed input as the MP4's sound (:246-248); no image, no empty or
+    decoded audio latent."""
+    from ltx_worker import templates
+
+    graph, bindings = _a2v_pro()
+    fast_graph, fast_bindings = _template("ltx23_a2v_fast")
+    assert bindings["params"] == fast_bindings["params"], "the same job parameters reach both"
+    package = templates.load_template(WORKFLOWS / "ltx23" / f"{A2V_PRO}.json")
+    for enhance in (False, True):
+        for audio in (True, False):
+            values = _values(A2V_PRO, graph, enhance_prompt=enhance, audio=audio)
+            filled = fill(graph, bindings, values)
+            assert _check_graph()(filled, object_info) == [], f"enhance={enhance} audio={audio}"
+            assert _canonical(package.fill(values)) == _canonical(filled)
+    values = _values(A2V_PRO, graph)
+    ours = _audio_path(fill(graph, bindings, values))
+    fast = _audio_path(fill(fast_graph, fast_bindings, values))
+    assert (ours["sound"], ours["absent"]) == (fast["sound"], fast["absent"])
+    assert ours["stages"]["Stage 1 AV Latent"] == fast["stages"]["Stage 1 AV Latent"]
+    assert ours["stages"]["Stage 2 AV Latent"][:2] == fast["stages"]["Stage 2 AV Latent"][:2]
+    assert ours["absent"] == ["LTXVAudioVAEDecode", "LTXVEmptyLatentAudio", "LTXVImgToVideoInplace", "LoadImage"]
+    assert ours["sound"][0] == "TrimAudioDuration"
+    stage1 = ours["stages"]["Stage 1 AV Latent"]
+    assert stage1[0] == "SetLatentNoiseMask" and stage1[3]["mask"][:3] == ["SolidMask", 0, [("value", 0.0)]]
+    assert ours["stages"]["Stage 2 AV Latent"][:2] == ["LTXVSeparateAVLatent", 1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -680,6 +753,32 @@ def test_image_audio_job_keeps_the_audio_latent(comfy, mode_inputs, tmp_path):
     assert numbers["corr_other_seed"] > 0.999, numbers  # ... whatever the seed
     assert numbers["corr_generated_vs_roundtrip"] < 0.9, numbers  # a generated track is not it
     assert mean_abs(_video_facts(kept)["pixels"] - _video_facts(other)["pixels"]) > 0, "the seed changes the video"
+
+
+def test_a2v_pro_job_carries_the_input_audio(comfy, mode_inputs, tmp_path):
+    """The pro graph (guided stage 1: LTXVDualCFGGuider, STG, modality guidance, the pack's
+    rescale; then the distilled stage 2) runs on the session's ComfyUI, and the MP4's sound track
+    is the input audio: its duration and its samples (128 x 128, 25 frames). Stage 1 runs 2 of its
+    30 steps here: each guided step is 4 transformer passes, and the 30 cost about 40 s of CPU on
+    the tiny weights; the 30 are held in tests/test_family_templates.py."""
+    _needs_033(comfy)
+    graph, bindings = _a2v_pro()
+    filled = fill(graph, bindings, _values(A2V_PRO, graph, filename_prefix="ltxw-modes/a2v-pro"))
+    scheduler = filled[ids_by_title(filled)["Stage 1 Scheduler"]]["inputs"]
+    assert scheduler["steps"] == 30
+    scheduler["steps"] = 2
+    out, took = _run(comfy, filled, tmp_path / "a2v-pro.mp4")
+    facts = _video_facts(out)
+    assert (facts["width"], facts["height"], facts["frames"], facts["fps"]) == (128, 128, 25, 24.0)
+    samples, rate, declared = _audio(out)
+    tone = mode_inputs["tone"]
+    tone_at_rate = np.interp(np.arange(int(TONE_S * rate)) / rate, np.arange(len(tone)) / TONE_RATE, tone)
+    lag = _best_lag(samples, tone_at_rate)
+    numbers = {"prompt_s": round(took, 1), "declared_s": round(declared, 4),
+               "corr_input": round(_corr(samples[lag:], tone_at_rate), 6)}
+    print("\na2v pro sound track:", json.dumps(numbers))
+    assert abs(declared - TONE_S) <= 1 / 24, numbers
+    assert numbers["corr_input"] > 0.99, numbers
 
 
 def _best_lag(samples: np.ndarray, reference: np.ndarray, max_lag: int = 4096) -> int:

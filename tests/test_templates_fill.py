@@ -26,6 +26,11 @@ VALUES = {
     "audio_file": "ltxw-job-audio.wav", "audio_start_s": 0.5, "audio_duration_s": 2.0,
     "control_video": "ltxw-job-control.mp4",
     "reference_audio_file": "ltxw-job-reference.wav",
+    "source_video": "ltxw-job-window.mp4",
+    "video_mask_start_s": 1.375, "video_mask_duration_s": 2.0,
+    "audio_mask_start_s": 1.375, "audio_mask_duration_s": 2.0,
+    "context_guides": [{"video": "ltxw-job-guide.mp4", "frame": 49, "strength": 1.0},
+                       {"video": "ltxw-job-guide2.mp4", "frame": 97, "strength": 1.0}],
 }
 
 

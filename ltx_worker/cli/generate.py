@@ -10,6 +10,8 @@ measured facts are printed.
     ltx-worker generate --prompt "day turns to night" --image day.jpg --last-image night.jpg
     ltx-worker generate --prompt "she sings" --image face.jpg --audio song.wav
     ltx-worker generate --prompt "a robot dances" --control-video dance.mp4 --control canny
+    ltx-worker generate --prompt "she turns and waves" --edit-video shot.mp4 --retake 4:3
+    ltx-worker generate --prompt "the car drives off" --edit-video shot.mp4 --extend 5 --at end
 
 ComfyUI is ``--comfy-url``, else COMFY_HOST/COMFY_PORT (default http://127.0.0.1:8188); start
 one with ``./entrypoint.sh`` or ComfyUI's ``main.py`` (with the project's node pack for LTX-2).
@@ -37,7 +39,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..contract.job import default_families
-from .job_options import CAMERAS, camera, cli_variant, image_source, input_files, job_input, keyframe, lora
+from .job_options import CAMERAS, camera, cli_variant, image_source, input_files, job_input, keyframe, lora, retake_span
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--quality", default="fast",
                    help="fast or pro where the model's family has it (default fast; `ltx-worker schema "
                         "--part models` lists them)")
-    p.add_argument("--resolution", choices=("720p", "1080p", "1440p", "2160p"), default="720p",
+    p.add_argument("--resolution", choices=("720p", "1080p", "1440p", "2160p"),
                    help="1440p/2160p where the family renders them (LTX-2.5)")
     p.add_argument("--aspect-ratio", choices=("16:9", "9:16", "1:1"), default="16:9")
     p.add_argument("--duration", type=int, metavar="SECONDS",
@@ -65,7 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="an image the video passes through; POS is seconds with an s (2.5s) or a frame "
                         "index (40, -1 = last); repeatable")
     p.add_argument("--audio", metavar="PATH_OR_URL",
-                   help="image+audio to video: the sound track the video is made to (LTX-2.3 i2v)")
+                   help="audio to video: the sound track the video is made to, with --image or without "
+                        "(LTX-2.3; pro only without --image)")
     p.add_argument("--audio-start", type=float, default=0.0, metavar="S",
                    help="where in the audio the video starts (seconds)")
     p.add_argument("--control-video", metavar="PATH_OR_URL",
@@ -79,6 +82,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "name of `ltx-worker loras list`, strength -2..2 (default 1)")
     p.add_argument("--transition", action="store_true",
                    help="LTX-2.3 with --image and --last-image: the official style-transition LoRA")
+    edit = p.add_argument_group("editing a video (ltx-2.3-edit)")
+    edit.add_argument("--edit-video", metavar="PATH_OR_URL", help="the source video to retake or extend")
+    how = edit.add_mutually_exclusive_group()
+    how.add_argument("--retake", type=retake_span, metavar="START:DURATION",
+                     help="regenerate DURATION seconds from START (at least 2 s)")
+    how.add_argument("--extend", type=float, metavar="SECONDS", help="add 2..20 seconds to the source")
+    edit.add_argument("--replace", choices=("audio_and_video", "video", "audio"),
+                      help="with --retake: what is made anew (default both, or the picture of a silent source)")
+    edit.add_argument("--at", choices=("end", "start"), default="end", help="with --extend: where (default end)")
+    edit.add_argument("--context", type=float, metavar="SECONDS",
+                      help="with --extend: seconds of the source to continue from (default as much as fits)")
     p.add_argument("--fps", type=int, choices=(24, 25, 48, 50), default=24, help="48/50 on LTX-2.5")
     p.add_argument("--camera", type=camera, metavar="MOVE",
                    help=f"camera move: {', '.join(CAMERAS)} (dolly-in spellings too)")
@@ -268,7 +282,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     served = sorted({m for t in handler.templates.templates for m, _ in t.serves})
     variant = cli_variant(args)
-    model = args.model or default_model(handler, bool(image), variant)
+    editing = "video_url" in files
+    if editing != (args.retake is not None or args.extend is not None):
+        err.print("error: --edit-video goes with one of --retake or --extend", markup=False)
+        return 2
+    model = args.model or default_model(handler, bool(image), variant, "edit" if editing else None)
     if model not in served:
         known = {m for t in handler.all_templates.templates for m, _ in t.serves}
         if model not in known:
@@ -282,6 +300,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         err.print(f"error: ComfyUI {handler.comfyui_version} at {url} cannot run {model}: {why}. "
                   f"Models it can run: {', '.join(served) or 'none'}.{hint}", markup=False, highlight=False)
         return 1
+    if editing != (handler.families.family_of(model).models[model] == "edit"):
+        err.print(f"error: {model} {'does not edit' if editing else 'edits'} a video: "
+                  f"{'drop --edit-video' if editing else 'pass --edit-video with --retake or --extend'}", markup=False)
+        return 2
     if model.endswith("i2v") and image is None:
         err.print(f"error: {model} makes a video from a start image: pass --image PATH_OR_URL", markup=False)
         return 2
@@ -293,8 +315,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     job_id = "cli-" + uuid.uuid4().hex[:12]
     job = {"id": job_id, "input": job_input(args, model, image, files)}
     length = f"{args.duration} s" if "duration" in job["input"] else "length of the input"
-    err.print(f"{model} {args.quality}{f' ({variant})' if variant else ''} {args.resolution} "
-              f"{args.aspect_ratio} {length} "
+    shape = ("retake" if args.retake else f"extend at the {args.at}") if editing else \
+        f"{args.resolution or '720p'} {args.aspect_ratio} {length}"
+    err.print(f"{model} {args.quality}{f' ({variant})' if variant else ''} {shape} "
               f"on ComfyUI {handler.comfyui_version} at {url}", markup=False, highlight=False)
     with view:
         result = asyncio.run(_run_job(
@@ -316,10 +339,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def default_model(handler, i2v: bool, variant: str | None) -> str:
-    """The model ``--model`` defaults to: the newest family's i2v (or t2v) model this worker
-    serves in `variant`; ``ltx-2-i2v``/``ltx-2-t2v`` when none does (the error then says why)."""
-    mode = "i2v" if i2v else "t2v"
+def default_model(handler, i2v: bool, variant: str | None, mode: str | None = None) -> str:
+    """The model ``--model`` defaults to: the newest family's i2v (or t2v, or `mode`: ``edit``)
+    model this worker serves in `variant`; ``ltx-2-i2v``/``ltx-2-t2v`` when none does (the
+    error then says why)."""
+    mode = mode or ("i2v" if i2v else "t2v")
     if variant:
         served = {m for m, _, v in handler.served_variants if v == variant}
     else:

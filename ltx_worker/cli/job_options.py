@@ -111,18 +111,56 @@ def input_files(args: argparse.Namespace) -> dict:
         fields["control"] = args.control
     if getattr(args, "reference_audio", None):
         fields["reference_audio_url"] = image_source(args.reference_audio, "--reference-audio")
+    if getattr(args, "edit_video", None):
+        fields["video_url"] = image_source(args.edit_video, "--edit-video")
     return fields
+
+
+def retake_span(text: str) -> dict:
+    """``--retake START:DURATION`` (seconds) as the job's ``retake`` (without ``replace``).
+
+    Raises:
+        argparse.ArgumentTypeError: not two numbers.
+    """
+    try:
+        start, duration = (float(x) for x in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give START:DURATION in seconds, e.g. 4:2.5") from None
+    return {"start_s": start, "duration_s": duration}
+
+
+def edit_input(args: argparse.Namespace, model: str, files: dict) -> dict:
+    """An edit job's ``input`` (SPEC.md, version 3): the source (``--edit-video``), ``--retake``
+    (with ``--replace``) or ``--extend`` (with ``--at``, ``--context``), and the fields an edit
+    takes; ``--resolution`` only when given (the family's largest otherwise)."""
+    spec: dict = {"model": model, "prompt": args.prompt, "quality": args.quality, **files}
+    if args.retake is not None:
+        spec["retake"] = {**args.retake, **({"replace": args.replace} if args.replace else {})}
+    if args.extend is not None:
+        spec["extend"] = {"duration_s": args.extend, "at": args.at,
+                          **({"context_s": args.context} if args.context is not None else {})}
+    for name in ("seed", "negative_prompt", "resolution"):
+        if getattr(args, name, None) is not None:
+            spec[name] = getattr(args, name)
+    if args.enhance_prompt:
+        spec["enhance_prompt"] = True
+    if getattr(args, "lora", None):
+        spec["loras"] = list(args.lora)
+    return spec
 
 
 def job_input(args: argparse.Namespace, model: str, image: str | None, files: dict | None = None) -> dict:
     """The job's ``input`` dict (SPEC.md, versions 1 to 3) from the command line; `files` are
     the URL fields of `input_files`. ``duration`` is left out when the video follows an audio or
-    control video and ``--duration`` was not given (5 s otherwise)."""
+    control video and ``--duration`` was not given (5 s otherwise). An edit (``--edit-video``)
+    is `edit_input`."""
     files = files or {}
+    if "video_url" in files:
+        return edit_input(args, model, files)
     follows = "audio_url" in files or "control_video_url" in files
     spec: dict = {
         "model": model, "prompt": args.prompt, "quality": args.quality,
-        "resolution": args.resolution, "aspect_ratio": args.aspect_ratio,
+        "resolution": args.resolution or "720p", "aspect_ratio": args.aspect_ratio,
         "fps": args.fps, "audio": not args.no_audio, **files,
     }
     if args.duration is not None or not follows:

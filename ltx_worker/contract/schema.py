@@ -37,7 +37,7 @@ def family_rules(families: FamilyRegistry) -> dict[str, Any]:
                 "max_seconds": family.max_seconds,
                 "variants": {
                     name: ({"refused": v.refused} if v.refused else
-                           {"qualities": v.qualities, **({"max_keyframes": v.max_keyframes}
+                           {"qualities": v.qualities_for(model), **({"max_keyframes": v.max_keyframes}
                                                          if VARIANTS.get(name) == "keyframes" else {})})
                     for name, v in family.variants.items() if v.refused or model in v.models
                 },

@@ -635,6 +635,12 @@ export const MODELS = {
         ],
         "max_keyframes": 8
       },
+      "audio": {
+        "qualities": [
+          "fast",
+          "pro"
+        ]
+      },
       "control-canny": {
         "qualities": [
           "fast"

@@ -22,11 +22,12 @@ stage 1 x 2; estimated, generation x 19/11 (an upper bound: stage-1 passes run o
 the tokens). Keyframes and transition (one stage at full size, 8 steps): 8 full-size passes
 where fast has 8 quarter-size + 3 full-size (5 full-size equivalents): measured, stage 2 / 3 x 8
 in place of the sampling stages; estimated, x 1.6. Control (IC-LoRA): the control latents join
-the video's tokens: sampling x 2 (a rough rule; the depth preprocessor is not counted). Image+
-audio: as i2v. The prompt enhancer adds `ENHANCER_S`. A job whose length follows its audio or
-control video is priced at the family's longest duration (an upper bound). Edits (retake,
-extend) are not in this worker's contract yet; when they come, the rule is: price the window
-(section or extension plus context) as a job of that length.
+the video's tokens: sampling x 2 (a rough rule; the depth preprocessor is not counted). Audio
+(with or without a start image): as the model's t2v/i2v graph of that quality. The prompt
+enhancer adds `ENHANCER_S`. A job whose length follows its audio or control video is priced at
+the family's longest duration (an upper bound). Edits (retake, extend) are not in this worker's
+contract yet; when they come, the rule is: price the window (section or extension plus context)
+as a job of that length.
 
 GPU prices (`GPU_PRICES`) are RunPod serverless per-second rates with their date and source;
 pass ``prices`` or ``usd_per_s`` to use your own.
@@ -85,7 +86,7 @@ MODE_RULES: dict[str, tuple[float, str]] = {
     "id-lora": (19 / 11, "ID-LoRA: 19 transformer passes instead of 11 (measured: stage 1 x 2)"),
     "keyframes": (1.6, "keyframes: one 8-step stage at full size = 8 full-size passes for fast's 5 equivalents"),
     "control": (2.0, "control: the IC-LoRA guide's latents join the video's tokens (sampling x 2, rough)"),
-    "audio": (1.0, "image+audio: the i2v graph"),
+    "audio": (1.0, "audio: the t2v/i2v graph of its model and quality (the sound is encoded, not made)"),
 }
 
 
