@@ -5,8 +5,9 @@ Checked here: the JSON Schemas of the input, output and error models are equal (
 docstrings, which describe each side's own code, are left out of the comparison); good and bad
 jobs get the same verdict, message and field names from the worker's `parse_job_input` and the
 client's `check_job`; the shipped rules.json is what `ltx-worker schema --part models` prints;
-named LoRAs are refused with the worker's own message; progress payloads parse as the client's
-`Progress`. No ComfyUI, no network: about a second.
+named LoRAs are refused with the worker's own message; edit jobs (issue 19) get the worker's verdict
+on their fields and its edit rules (`EDIT_REFUSED`, the default resolution cap); progress payloads
+parse as the client's `Progress`. No ComfyUI, no network: about a second.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _without_model_docs(schema: dict) -> dict:
     return schema
 
 
-@pytest.mark.parametrize("name", ["JobInput", "Keyframe", "LoraEntry"])
+@pytest.mark.parametrize("name", ["JobInput", "Keyframe", "LoraEntry", "Retake", "Extend"])
 def test_input_schemas_are_the_workers(name):
     client = getattr(client_contract, name).model_json_schema()
     worker = getattr(worker_job, name).model_json_schema()
@@ -72,6 +73,33 @@ def test_constants_are_the_workers():
 
     assert client_contract.CAMERA_MOVES == tuple(worker_job.CAMERA_LORAS)
     assert client_contract.LORA_NAME == LORA_NAME
+
+
+def test_edit_constants_are_the_workers():
+    from ltx_video_client import rules as client_rules
+
+    from ltx_worker import edit_plan
+
+    assert client_rules.EDIT_REFUSED == edit_plan.EDIT_REFUSED
+    assert client_rules.EDIT_FIELDS == edit_plan.EDIT_FIELDS
+    assert client_rules.RESOLUTIONS == worker_job.JobInput.model_fields["resolution"].annotation.__args__
+
+
+@pytest.mark.parametrize("resolution", [None, "720p", "1080p"])
+def test_an_edits_resolution_cap_is_the_workers(resolution):
+    """The client's `edit_resolution` names the size the worker's `edit_size_cap` caps an edit at."""
+    from ltx_video_client.rules import edit_resolution
+
+    from ltx_worker.edit_plan import edit_size_cap
+
+    job = {"model": "ltx-2.3-edit", "prompt": "cap", "video_url": MP4, "retake": {"start_s": 0, "duration_s": 2},
+           **({"resolution": resolution} if resolution else {})}
+    worker = worker_job.parse_job_input(job)
+    family = worker.plan.family
+    cap = edit_size_cap(worker, family, "edit")
+    name = edit_resolution(client_contract.parse_job(job), default_rules().models["ltx-2.3-edit"])
+    width, height = family.resolutions[name]["16:9"]
+    assert (max(width, height), min(width, height)) == cap == (worker.plan.width, worker.plan.height)
 
 
 def test_error_codes_and_retryable_defaults_are_the_workers():
@@ -127,6 +155,17 @@ GOOD_JOBS = [
     {"model": "ltxv-t2v", "prompt": "legacy", "loras": [{"url": "https://x.example/l.safetensors", "sha256": SHA,
                                                         "strength": -1.5}]},
     {"model": "ltx-2-t2v", "prompt": "  padded  ", "aspect_ratio": "9:16", "camera_lora": "none", "seed": 0},
+    # edits (issue 19)
+    {"model": "ltx-2.3-edit", "prompt": "a retake", "video_url": MP4, "retake": {"start_s": 2.5, "duration_s": 3}},
+    {"model": "ltx-2.3-edit", "prompt": "picture only, pro", "video_url": MP4, "quality": "pro", "resolution": "720p",
+     "retake": {"start_s": 0, "duration_s": 2, "replace": "video"}, "seed": 7, "negative_prompt": "blur"},
+    {"model": "ltx-2.3-edit", "prompt": "sound only", "video_url": "data:video/mp4;base64,AAAA",
+     "retake": {"start_s": 10, "duration_s": 3600, "replace": "audio"}, "resolution": "1080p"},
+    {"model": "ltx-2.3-edit", "prompt": "and then", "video_url": MP4, "extend": {"duration_s": 5}},
+    {"model": "ltx-2.3-edit", "prompt": "before that", "video_url": MP4, "quality": "pro",
+     "extend": {"duration_s": 20, "at": "start", "context_s": 1}, "loras": [{"name": "ltx23-transition"}],
+     "enhance_prompt": True, "external_id": "edit-1", "webhook_url": "https://studio.example.com/hook",
+     "deadline_s": 900, "return_base64": True},
 ]
 
 BAD_JOBS = [  # field rules (the contract models)
@@ -161,6 +200,20 @@ BAD_JOBS = [  # field rules (the contract models)
     {"model": "ltx-2-t2v", "prompt": "deadline", "deadline_s": 0},
     {"model": "ltx-2-t2v", "prompt": "deadline", "deadline_s": 100_000},
     {"model": "ltx-2-t2v", "prompt": "several", "duration": 1, "fps": 23, "colour": "red"},
+    # the edit fields' own rules
+    {"model": "ltx-2.3-edit", "prompt": "a string", "video_url": MP4, "retake": {"start_s": "2", "duration_s": 3}},
+    {"model": "ltx-2.3-edit", "prompt": "too short", "video_url": MP4, "retake": {"start_s": 0, "duration_s": 1}},
+    {"model": "ltx-2.3-edit", "prompt": "no end", "video_url": MP4, "retake": {"start_s": 0}},
+    {"model": "ltx-2.3-edit", "prompt": "replace what", "video_url": MP4,
+     "retake": {"start_s": 0, "duration_s": 2, "replace": "both"}},
+    {"model": "ltx-2.3-edit", "prompt": "unknown key", "video_url": MP4,
+     "retake": {"start_s": 0, "duration_s": 2, "context_s": 1}},
+    {"model": "ltx-2.3-edit", "prompt": "not an object", "video_url": MP4, "retake": [0, 2]},
+    {"model": "ltx-2.3-edit", "prompt": "too long", "video_url": MP4, "extend": {"duration_s": 21}},
+    {"model": "ltx-2.3-edit", "prompt": "where", "video_url": MP4, "extend": {"duration_s": 4, "at": "middle"}},
+    {"model": "ltx-2.3-edit", "prompt": "context", "video_url": MP4, "extend": {"duration_s": 4, "context_s": 0.5}},
+    {"model": "ltx-2.3-edit", "prompt": "a scheme", "video_url": "file:///etc/passwd", "extend": {"duration_s": 4}},
+    {"model": "ltx-2.3-edit", "prompt": "empty", "video_url": "   ", "extend": {"duration_s": 4}},
 ]
 
 IMPOSSIBLE_JOBS = [  # the families' rules (families.FamilyRegistry.plan)
@@ -200,6 +253,28 @@ IMPOSSIBLE_JOBS = [  # the families' rules (families.FamilyRegistry.plan)
     {"model": "ltx-2.3-t2v", "prompt": "keys pro", "keyframes": [{"image_url": IMG, "frame": 0}], "quality": "pro"},
     {"model": "ltxv-i2v", "prompt": "legacy keys", "image_urls": [IMG], "keyframes": [{"image_url": IMG, "frame": 3}]},
     {"model": "ltx-2-t2v", "prompt": "duration and fps both bad", "fps": 48, "duration": 20},
+    # edits (edit_plan.edit_size_cap, the edit branch of FamilyRegistry.plan)
+    {"model": "ltx-2.3-t2v", "prompt": "a source on t2v", "video_url": MP4},
+    {"model": "ltx-2.3-i2v", "prompt": "a retake on i2v", "image_urls": [IMG],
+     "retake": {"start_s": 0, "duration_s": 2}},
+    {"model": "ltx-2-t2v", "prompt": "before the resolution", "resolution": "2160p", "extend": {"duration_s": 2}},
+    {"model": "ltx-2.5-t2v", "prompt": "no edits on 2.5", "video_url": MP4, "extend": {"duration_s": 2}},
+    {"model": "ltxv-t2v", "prompt": "no edits on ltxv", "video_url": MP4},
+    {"model": "ltx-2.5-edit", "prompt": "no such model", "video_url": MP4, "extend": {"duration_s": 2}},
+    {"model": "ltx-2.3-edit", "prompt": "quality first", "quality": "ultra", "fps": 25},
+    {"model": "ltx-2.3-edit", "prompt": "every refused field", "video_url": MP4, "extend": {"duration_s": 2},
+     "fps": 24, "duration": 10, "aspect_ratio": "9:16", "image_urls": [IMG], "last_image_url": IMG,
+     "keyframes": [{"image_url": IMG, "frame": 0}], "audio_url": WAV, "audio_start_s": 1.0,
+     "control_video_url": MP4, "control": "canny", "camera_lora": "static", "camera_strength": 1.0,
+     "image_strength": 0.5, "reference_audio_url": WAV, "transition": False, "audio": True},
+    {"model": "ltx-2.3-edit", "prompt": "a default value given", "video_url": MP4, "extend": {"duration_s": 2},
+     "audio": True},
+    {"model": "ltx-2.3-edit", "prompt": "no source", "retake": {"start_s": 0, "duration_s": 2}},
+    {"model": "ltx-2.3-edit", "prompt": "neither", "video_url": MP4},
+    {"model": "ltx-2.3-edit", "prompt": "both", "video_url": MP4, "retake": {"start_s": 0, "duration_s": 2},
+     "extend": {"duration_s": 2}},
+    {"model": "ltx-2.3-edit", "prompt": "no 4K", "video_url": MP4, "extend": {"duration_s": 2}, "resolution": "2160p"},
+    {"model": "ltx-2.3-edit", "prompt": "refused before the source", "fps": 25},
 ]
 
 

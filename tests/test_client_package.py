@@ -257,6 +257,45 @@ def test_quote(tmp_path, monkeypatch):
         lvc.quote({**JOB, "quality": "ultra"})
 
 
+EDIT = {"model": "ltx-2.3-edit", "prompt": "a retake", "video_url": "https://example.com/a.mp4",
+        "retake": {"start_s": 10, "duration_s": 3}}
+
+
+def test_quote_of_an_edit(capsys):
+    """An edit is priced as one stage at full size over its window (quote.py's docstring)."""
+    q = lvc.quote(EDIT)  # 3 s + 2 s context each side, at the 1080p cap, 24 fps
+    assert q.basis.kind == "estimate" and "edit window: 7.00 s = 169 frames at 24 fps and 1920x1088" in q.notes[0]
+    t2v = lvc.quote({"model": "ltx-2.3-t2v", "prompt": "same size", "resolution": "1080p", "duration": 7})
+    assert q.gpu_seconds - 2 == pytest.approx((t2v.gpu_seconds - 2) * 1.6, abs=0.2)
+    pro, t2v_pro = lvc.quote({**EDIT, "quality": "pro"}), lvc.quote({"model": "ltx-2.3-t2v", "prompt": "same size",
+                                                                      "resolution": "1080p", "duration": 7,
+                                                                      "quality": "pro"})
+    assert pro.gpu_seconds - 2 == pytest.approx((t2v_pro.gpu_seconds - 2) * 4, abs=0.2)
+    assert lvc.quote({**EDIT, "resolution": "720p"}).gpu_seconds < q.gpu_seconds
+    assert "5.50 s" in lvc.quote(EDIT, source_s=13.5).notes[0]  # 0.5 s of context left after the section
+    with pytest.raises(lvc.InvalidInputError, match="retake: the section keeps 1.00 s of the 11.00 s source"):
+        lvc.quote(EDIT, source_s=11)
+    extend = {**{k: v for k, v in EDIT.items() if k != "retake"}, "extend": {"duration_s": 5}}
+    assert "20.04 s = 481 frames at 24 fps" in lvc.quote(extend).notes[0]  # as much context as fits the cap
+    assert "9.00 s" in lvc.quote(extend, source_s=4).notes[0]
+    assert "8.00 s = 241 frames at 30 fps" in lvc.quote({**extend, "extend": {"duration_s": 5, "context_s": 3}},
+                                                        source_fps=30).notes[0]
+    run = _bench_run()
+    measured = lvc.quote(EDIT, table=run)
+    point = next(i for i in run["items"] if i["key"] == "ltx23-fast-1080p-10s")
+    scale = 1920 * 1088 * 169 / (point["width"] * point["height"] * point["frames"])
+    assert measured.basis.kind == "measured" and measured.gpu_seconds == pytest.approx((12 / 3 * 8 + 7) * scale + 2,
+                                                                                       abs=0.1)
+    measured_pro = lvc.quote({**EDIT, "quality": "pro"}, table=run)
+    point = next(i for i in run["items"] if i["key"] == "ltx23-pro-720p-10s")
+    scale = 1920 * 1088 * 169 / (point["width"] * point["height"] * point["frames"])
+    assert measured_pro.gpu_seconds == pytest.approx((20 * 4 + 7) * scale + 2, abs=0.1)
+    assert lvc_cli.main(["quote", json.dumps(EDIT), "--source-s", "11"]) == 2
+    assert "at least 2 s must be left" in capsys.readouterr().err
+    assert lvc_cli.main(["quote", json.dumps(EDIT), "--source-s", "30", "--source-fps", "25", "--json"]) == 0
+    assert "at 25 fps" in json.loads(capsys.readouterr().out)["notes"][0]
+
+
 def test_cli(standin, monkeypatch, capsys):
     monkeypatch.setenv("LTX_ENDPOINT_ID", ENDPOINT)
     monkeypatch.setenv("RUNPOD_API_KEY", KEY)

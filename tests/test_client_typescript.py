@@ -40,6 +40,23 @@ JOBS = [
     ({"model": "ltx-2-t2v", "prompt": "a calm sea", "keyframes": [{"image_url": "x", "at_s": 1, "extra": 1}]}, False),
     ({"model": "ltx-2-t2v", "prompt": "a calm sea", "webhook_url": "ftp://x"}, False),
     ({"model": "ltx-2-t2v", "prompt": "a calm sea", "seed": -1}, False),
+    # edits (issue 19): the fields' own rules (which model takes them is the family's, as for every field)
+    ({"model": "ltx-2.3-edit", "prompt": "a retake", "video_url": "https://x/v.mp4",
+      "retake": {"start_s": 2, "duration_s": 3.5, "replace": "video"}}, True),
+    ({"model": "ltx-2.3-edit", "prompt": "an extend", "video_url": "https://x/v.mp4",
+      "extend": {"duration_s": 5, "at": "start", "context_s": 2}}, True),
+    ({"model": "ltx-2.3-edit", "prompt": "a retake", "video_url": "https://x/v.mp4",
+      "retake": {"start_s": "2", "duration_s": 3}}, False),
+    ({"model": "ltx-2.3-edit", "prompt": "a retake", "video_url": "https://x/v.mp4",
+      "retake": {"start_s": 0, "duration_s": 1}}, False),
+    ({"model": "ltx-2.3-edit", "prompt": "a retake", "video_url": "https://x/v.mp4",
+      "retake": {"start_s": 0, "duration_s": 2, "replace": "both"}}, False),
+    ({"model": "ltx-2.3-edit", "prompt": "a retake", "video_url": "https://x/v.mp4",
+      "retake": {"start_s": 0, "duration_s": 2, "context_s": 1}}, False),
+    ({"model": "ltx-2.3-edit", "prompt": "an extend", "video_url": "https://x/v.mp4",
+      "extend": {"duration_s": 21}}, False),
+    ({"model": "ltx-2.3-edit", "prompt": "an extend", "video_url": "https://x/v.mp4",
+      "extend": {"duration_s": 4, "at": "middle"}}, False),
 ]
 CHECK = """
 import { JobInputSchema } from "./schemas.mjs";

@@ -33,7 +33,7 @@ MODEL = "ltx-2.3-edit"
 
 
 def _served(handler) -> None:
-    if (MODEL, "fast") not in handler.served:
+    if (MODEL, "fast", "edit") not in handler.served_variants:
         pytest.skip(f"ComfyUI {handler.comfyui_version} here does not run {MODEL} fast")
 
 
@@ -74,6 +74,7 @@ def _edit(handler, clip: bytes, job_id: str, **fields) -> dict:
                             "video_url": data_uri(clip, "video/mp4"), **fields}, job_id=job_id)
     assert "error" not in out, out
     JobOutput.model_validate(out)
+    print(job_id, {k: round(v, 1) for k, v in out["timings"].items()})
     return out
 
 
@@ -174,10 +175,10 @@ def test_a_pro_retake_of_the_sound_only_keeps_every_source_frame(job_handler, mo
     """Quality pro (the dev checkpoint, LTX2Scheduler, the family's pro guidance): `replace:
     audio` makes the section's sound anew and leaves the picture the source's. The template's
     30 steps run as 4 here (tiny weights on a CPU; the graph is otherwise the template's)."""
-    if (MODEL, "pro") not in job_handler.served:
+    if (MODEL, "pro", "edit") not in job_handler.served_variants:
         pytest.skip(f"ComfyUI {job_handler.comfyui_version} here does not run {MODEL} pro")
     clip = edit_clip(96, 24, (64, 40))
-    template = job_handler.templates.get(MODEL, "pro", None)
+    template = job_handler.templates.get(MODEL, "pro", "edit")
     graph = copy.deepcopy(template.graph)
     graph[template.node_id(graph, "Scheduler")]["inputs"]["steps"] = 4  # time on a CPU: 4 of the 30 steps
     monkeypatch.setattr(job_handler, "_template_for", lambda job: dataclasses.replace(template, graph=graph))

@@ -3,12 +3,23 @@
  * model id: <family>-<mode>, e.g. ltx-2-i2v, ltx-2.3-t2v, ltx-2.5-i2v (`ltx-worker schema` lists those of this worker)
  */
 export type Model =
-  "ltxv-t2v" | "ltxv-i2v" | "ltx-2-t2v" | "ltx-2-i2v" | "ltx-2.3-t2v" | "ltx-2.3-i2v" | "ltx-2.5-t2v" | "ltx-2.5-i2v";
+  | "ltxv-t2v"
+  | "ltxv-i2v"
+  | "ltx-2-t2v"
+  | "ltx-2-i2v"
+  | "ltx-2.3-t2v"
+  | "ltx-2.3-i2v"
+  | "ltx-2.3-edit"
+  | "ltx-2.5-t2v"
+  | "ltx-2.5-i2v";
 export type Prompt = string;
 /**
  * fast or pro, where the family has it
  */
 export type Quality = string;
+/**
+ * an edit's cap on the output size (default there: the family's largest)
+ */
 export type Resolution = "720p" | "1080p" | "1440p" | "2160p";
 export type AspectRatio = "16:9" | "9:16" | "1:1";
 export type Duration = number | null;
@@ -66,6 +77,25 @@ export type Sha256 = string | null;
  * first+last-frame job (LTX-2.3 i2v with last_image_url): the official style-transition template's LoRA (ltx23-transition at 1.0, its trigger word) morphs the start image into the last
  */
 export type Transition = boolean;
+export type VideoUrl = string | null;
+/**
+ * where the section starts, seconds
+ */
+export type StartS = number;
+/**
+ * how long the section lasts, seconds
+ */
+export type DurationS = number;
+/**
+ * what is regenerated; default audio_and_video on a source with sound, video on a silent one
+ */
+export type Replace = ("audio_and_video" | "video" | "audio") | null;
+/**
+ * new seconds
+ */
+export type DurationS1 = number;
+export type At = "end" | "start";
+export type ContextS = number | null;
 export type Audio = boolean;
 /**
  * the family's official prompt enhancer rewrites the prompt
@@ -114,6 +144,15 @@ export interface JobInput {
   control?: Control;
   loras?: Loras;
   transition?: Transition;
+  video_url?: VideoUrl;
+  /**
+   * edit: regenerate a section of the source
+   */
+  retake?: Retake | null;
+  /**
+   * edit: add seconds after or before the source
+   */
+  extend?: Extend | null;
   audio?: Audio;
   enhance_prompt?: EnhancePrompt;
   external_id?: ExternalId;
@@ -148,6 +187,27 @@ export interface LoraEntry {
   strength?: Strength1;
   sha256?: Sha256;
 }
+/**
+ * An edit that regenerates a section of the source (issue 19; ltx-pipelines 1.0.0
+ * ``ltx_pipelines/retake.py`` RetakePipeline): [start_s, start_s + duration_s) seconds of the
+ * source, clamped to its end (at least 2 s must be left), `replace` saying which of picture and
+ * sound is made anew (default: both on a source with sound, the picture on a silent one).
+ */
+export interface Retake {
+  start_s: StartS;
+  duration_s: DurationS;
+  replace?: Replace;
+}
+/**
+ * An edit that adds `duration_s` new seconds after (``at: end``) or before (``at: start``)
+ * the source, made from its last or first `context_s` seconds (default: as much as fits the
+ * family's frame cap); the new part has sound when the source has.
+ */
+export interface Extend {
+  duration_s: DurationS1;
+  at?: At;
+  context_s?: ContextS;
+}
 
 /**
  * object-storage URL (presigned or public); null without a bucket
@@ -179,9 +239,9 @@ export type Seed = number;
 export type Prompt = string;
 export type Model = string;
 export type Family = string;
-export type Mode = "t2v" | "i2v";
+export type Mode = "t2v" | "i2v" | "edit";
 /**
- * keyframes, audio, control-canny, control-depth; null for plain t2v/i2v
+ * keyframes, audio, control-canny, control-depth; null for plain t2v/i2v and for edits
  */
 export type Variant = string | null;
 export type Control = string | null;
@@ -189,12 +249,18 @@ export type Quality = string;
 export type Resolution = string;
 export type AspectRatio = string;
 /**
- * seconds: as asked, or the length of the audio/control video followed
+ * seconds: as asked, or the length of the audio/control video followed; an edit's output length
  */
 export type Duration = number;
+/**
+ * pixels of the output (an edit: the source's, after the resolution cap)
+ */
 export type Width1 = number;
 export type Height1 = number;
 export type Frames1 = number;
+/**
+ * frames per second (an edit: the source's average rate, e.g. 29.97)
+ */
 export type Fps1 = number;
 export type CameraLora = string | null;
 export type CameraStrength = number | null;
@@ -243,6 +309,12 @@ export type Prompt1 = string;
 export type NegativePrompt = string;
 export type Template = string;
 export type ComfyuiVersion = string;
+/**
+ * an edit's window: kind (retake, extend_end, extend_start), frames [first, last] and seconds of the new part in the output, window_frames, context before/after (frames and seconds), output_frames, replace, graph_width/graph_height
+ */
+export type Edit = {
+  [k: string]: unknown;
+} | null;
 export type InputsS = number;
 export type GenerationS = number;
 export type UploadS = number;
@@ -335,6 +407,7 @@ export interface Settings {
   template: Template;
   comfyui_version: ComfyuiVersion;
   inputs: Inputs;
+  edit?: Edit;
   [k: string]: unknown;
 }
 /**
@@ -352,7 +425,7 @@ export interface LoraUsed {
   trigger_added?: TriggerAdded;
 }
 /**
- * facts of the input files: image {width, height}; guides [{field, frame, strength, width, height}]; audio {format, codec, sample_rate, channels, duration_s, start_s, used_s}; control_video {control, format, codec, width, height, fps, frames_decoded, duration_s, frames_written, ...}
+ * facts of the input files: image {width, height}; guides [{field, frame, strength, width, height}]; audio {format, codec, sample_rate, channels, duration_s, start_s, used_s}; control_video {control, format, codec, width, height, fps, frames_decoded, duration_s, frames_written, ...}; an edit's video {format, codec, width, height, fps, frames, rotation, variable_frame_rate, converted_from, scaled, has_audio, ...}
  */
 export interface Inputs {
   [k: string]: unknown;
@@ -463,7 +536,11 @@ export const MODELS = {
       "loras"
     ],
     "max_seconds": 20.0417,
-    "variants": {},
+    "variants": {
+      "edit": {
+        "refused": "LTX-Video 0.9 has no sound and no retake method of Lightricks'; edits are served by LTX-2.3 (ltx-2.3-edit)"
+      }
+    },
     "loras": {}
   },
   "ltxv-i2v": {
@@ -491,7 +568,11 @@ export const MODELS = {
       "loras"
     ],
     "max_seconds": 20.0417,
-    "variants": {},
+    "variants": {
+      "edit": {
+        "refused": "LTX-Video 0.9 has no sound and no retake method of Lightricks'; edits are served by LTX-2.3 (ltx-2.3-edit)"
+      }
+    },
     "loras": {}
   },
   "ltx-2-t2v": {
@@ -522,6 +603,9 @@ export const MODELS = {
     ],
     "max_seconds": 20.0417,
     "variants": {
+      "edit": {
+        "refused": "not built for LTX-2 19B: edits are served by LTX-2.3 (ltx-2.3-edit), the model Lightricks' own API edits with; the same graph would need LTX-2's checkpoints, tiny weights and tests"
+      },
       "keyframes": {
         "refused": "LTX-2 19B has no official first+last frame or keyframe template; LTX-2.3 and LTX-2.5 have them"
       },
@@ -575,6 +659,9 @@ export const MODELS = {
     ],
     "max_seconds": 20.0417,
     "variants": {
+      "edit": {
+        "refused": "not built for LTX-2 19B: edits are served by LTX-2.3 (ltx-2.3-edit), the model Lightricks' own API edits with; the same graph would need LTX-2's checkpoints, tiny weights and tests"
+      },
       "keyframes": {
         "refused": "LTX-2 19B has no official first+last frame or keyframe template; LTX-2.3 and LTX-2.5 have them"
       },
@@ -726,6 +813,51 @@ export const MODELS = {
       }
     }
   },
+  "ltx-2.3-edit": {
+    "family": "ltx23",
+    "family_name": "LTX-2.3 (22B)",
+    "mode": "edit",
+    "qualities": [
+      "fast",
+      "pro"
+    ],
+    "resolutions": [
+      "720p",
+      "1080p"
+    ],
+    "fps": [
+      24,
+      25
+    ],
+    "duration_s": {
+      "min": 2,
+      "max": 20
+    },
+    "limits": [],
+    "features": [
+      "enhance_prompt",
+      "audio",
+      "loras",
+      "transition"
+    ],
+    "max_seconds": 20.0417,
+    "variants": {
+      "edit": {
+        "qualities": [
+          "fast",
+          "pro"
+        ]
+      },
+      "control-pose": {
+        "refused": "the pose preprocessor (DWPose/OpenPose) is not a core ComfyUI node, and the worker does not fake it"
+      }
+    },
+    "loras": {
+      "ltx23-transition": {
+        "trigger": "zhuanchang"
+      }
+    }
+  },
   "ltx-2.5-t2v": {
     "family": "ltx25",
     "family_name": "LTX-2.5 (22B)",
@@ -774,6 +906,9 @@ export const MODELS = {
     ],
     "max_seconds": 20.0417,
     "variants": {
+      "edit": {
+        "refused": "not built for LTX-2.5: edits are served by LTX-2.3 (ltx-2.3-edit), the model Lightricks' own API edits with (its retake and extend endpoints default to LTX-2.3 pro)"
+      },
       "keyframes": {
         "qualities": [
           "fast"
@@ -831,6 +966,9 @@ export const MODELS = {
     ],
     "max_seconds": 20.0417,
     "variants": {
+      "edit": {
+        "refused": "not built for LTX-2.5: edits are served by LTX-2.3 (ltx-2.3-edit), the model Lightricks' own API edits with (its retake and extend endpoints default to LTX-2.3 pro)"
+      },
       "keyframes": {
         "qualities": [
           "fast"

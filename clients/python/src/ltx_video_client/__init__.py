@@ -12,7 +12,7 @@ standardwebhooks only.
 """
 
 from .client import JobHandle, LTXClient
-from .contract import JobInput, JobOutput, Keyframe, LoraEntry, parse_job
+from .contract import Extend, JobInput, JobOutput, Keyframe, LoraEntry, Retake, parse_job
 from .errors import (
     ERROR_CLASSES,
     APIError,
@@ -50,11 +50,11 @@ from .webhooks import MemorySeenStore, SeenStore, WebhookEvent, verify_webhook
 
 __version__ = "0.1.0"
 __all__ = [
-    "APIError", "Basis", "ComfyUnavailableError", "ERROR_CLASSES", "ErrorCode", "GPU_PRICES", "GenerationFailedError",
+    "APIError", "Basis", "ComfyUnavailableError", "ERROR_CLASSES", "ErrorCode", "Extend", "GPU_PRICES", "GenerationFailedError",
     "GpuPrice", "Health", "InputFetchFailedError", "InternalWorkerError", "InvalidInputError", "JobCancelledError",
     "JobFailed", "JobHandle", "JobInput", "JobOutput", "JobStatus", "JobTimeoutError", "Keyframe", "LTXClient",
     "LTXError", "LoraEntry", "MemorySeenStore", "ModelMissingError", "OutOfMemoryError", "OutputMissingError",
-    "PollPolicy", "Progress", "Quote", "RateLimitedError", "RetryPolicy", "Rules", "RunPodCancelledError",
+    "PollPolicy", "Progress", "Quote", "RateLimitedError", "Retake", "RetryPolicy", "Rules", "RunPodCancelledError",
     "RunPodTimedOutError", "SeenStore", "SubmitPolicy", "UploadFailedError", "WaitTimeoutError", "WebhookEvent",
     "WebhookReplayError", "WebhookSignatureError", "WebhookStaleError", "WebhookUnsignedError",
     "WebhookVerificationError", "WorkflowInvalidError", "check_job", "parse_job", "quote", "verify_webhook",

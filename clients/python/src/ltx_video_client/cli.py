@@ -4,7 +4,7 @@
     ltx-video status JOB_ID
     ltx-video wait JOB_ID [--timeout S]  # a progress line on stderr, then the output JSON
     ltx-video cancel JOB_ID
-    ltx-video quote JOB [--gpu H100] [--table bench.json] [--json]
+    ltx-video quote JOB [--gpu H100] [--table bench.json] [--source-s S] [--source-fps F] [--json]
 
 The endpoint and key come from LTX_ENDPOINT_ID and RUNPOD_API_KEY (LTX_RUNPOD_BASE_URL or
 ``--base-url`` for another API address). Exit status: 0 done; 1 the job failed (its code and
@@ -96,11 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gpu", default="H100", help="GPU to price (default %(default)s)")
     p.add_argument("--table", help="a bench/gpu_cost --json file (default $LTX_GPU_COST_JSON)")
     p.add_argument("--usd-per-s", type=float, help="your own price per GPU second")
+    p.add_argument("--source-s", type=float, help="an edit's source video length in seconds (default: unknown, "
+                                                  "the context is priced in full)")
+    p.add_argument("--source-fps", type=float, default=24.0, help="an edit's source frame rate (default 24)")
     p.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     try:
         if args.command == "quote":
-            q = quote(_job(args.job), args.gpu, table=args.table, usd_per_s=args.usd_per_s)
+            q = quote(_job(args.job), args.gpu, table=args.table, usd_per_s=args.usd_per_s, source_s=args.source_s,
+                      source_fps=args.source_fps)
             if args.json:
                 _print(quote_dict(q))
             else:

@@ -95,9 +95,32 @@ class LoraEntry(BaseModel):
         return self
 
 
+class Retake(BaseModel):
+    """An edit that regenerates [start_s, start_s + duration_s) seconds of the source (clamped to its end; at
+    least 2 s must be left); `replace` says which of picture and sound is made anew (default: both on a source
+    with sound, the picture on a silent one)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    start_s: Annotated[float, Field(ge=0.0, le=3600.0, description="where the section starts, seconds")]
+    duration_s: Annotated[float, Field(ge=2.0, le=3600.0, description="how long the section lasts, seconds")]
+    replace: Literal["audio_and_video", "video", "audio"] | None = Field(None, description=(
+        "what is regenerated; default audio_and_video on a source with sound, video on a silent one"))
+
+
+class Extend(BaseModel):
+    """An edit that adds `duration_s` new seconds after (``at: end``) or before (``at: start``) the source,
+    made from its last or first `context_s` seconds (default: as much as fits the family's frame cap)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    duration_s: Annotated[float, Field(ge=2.0, le=20.0, description="new seconds")]
+    at: Literal["end", "start"] = "end"
+    context_s: Annotated[float, Field(ge=1.0, le=20.0, description=(
+        "seconds of the source the new part continues from; default as much as fits"))] | None = None
+
+
 class JobInput(BaseModel):
     """One job's ``input`` (README "Job input"); unknown fields are refused; `rules.check_job` adds the
-    per-model rules (qualities, sizes, fps, durations, modes)."""
+    per-model rules (qualities, sizes, fps, durations, modes, the edit fields)."""
 
     model_config = _STRICT
 
@@ -105,7 +128,8 @@ class JobInput(BaseModel):
                                    "(`ltx-worker schema` lists those of this worker)")
     prompt: Annotated[str, Field(min_length=3, max_length=2000)]
     quality: Annotated[str, Field(max_length=32, description="fast or pro, where the family has it")] = "fast"
-    resolution: Literal["720p", "1080p", "1440p", "2160p"] = "720p"
+    resolution: Literal["720p", "1080p", "1440p", "2160p"] = Field("720p", description=(
+        "an edit's cap on the output size (default there: the family's largest)"))
     aspect_ratio: Literal["16:9", "9:16", "1:1"] = "16:9"
     duration: Annotated[int, Field(ge=2, le=20, description=(
         "seconds; default 10, or the length of the audio / control video when the job has one"))] | None = None
@@ -137,6 +161,10 @@ class JobInput(BaseModel):
     transition: bool = Field(False, description=(
         "first+last-frame job (LTX-2.3 i2v with last_image_url): the official style-transition template's "
         "LoRA (ltx23-transition at 1.0, its trigger word) morphs the start image into the last"))
+    video_url: Annotated[str, Field(max_length=16_000_000, description=(
+        "edit models (ltx-2.3-edit): the source video to edit, http(s) URL, data: URI or base64"))] | None = None
+    retake: Retake | None = Field(None, description="edit: regenerate a section of the source")
+    extend: Extend | None = Field(None, description="edit: add seconds after or before the source")
     audio: bool = True
     enhance_prompt: bool = Field(False, description="the family's official prompt enhancer rewrites the prompt")
     external_id: Annotated[str, Field(max_length=256)] | None = None
@@ -170,7 +198,7 @@ class JobInput(BaseModel):
             return None
         return [_check_source(value[0], "image")]
 
-    @field_validator("last_image_url", "audio_url", "control_video_url", "reference_audio_url")
+    @field_validator("last_image_url", "audio_url", "control_video_url", "reference_audio_url", "video_url")
     @classmethod
     def _source_shape(cls, value: str | None) -> str | None:
         return None if value is None else _check_source(value, "file")
@@ -235,7 +263,7 @@ def parse_job(raw: object) -> JobInput:
 
 
 __all__ = [
-    "CAMERA_MOVES", "LORA_NAME", "Cost", "ErrorCode", "ErrorOutput", "JobInput", "JobOutput", "Keyframe",
-    "LoraEntry", "LoraUsed", "Progress", "Settings", "Timings", "VideoFacts", "WebhookReport", "field_errors",
-    "parse_job",
+    "CAMERA_MOVES", "LORA_NAME", "Cost", "ErrorCode", "ErrorOutput", "Extend", "JobInput", "JobOutput", "Keyframe",
+    "LoraEntry", "LoraUsed", "Progress", "Retake", "Settings", "Timings", "VideoFacts", "WebhookReport",
+    "field_errors", "parse_job",
 ]

@@ -39,17 +39,19 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: str
     family: str
-    mode: Literal["t2v", "i2v"]
-    variant: str | None = Field(description="keyframes, audio, control-canny, control-depth; null for plain t2v/i2v")
+    mode: Literal["t2v", "i2v", "edit"]
+    variant: str | None = Field(description="keyframes, audio, control-canny, control-depth; null for plain t2v/i2v "
+                                            "and for edits")
     control: str | None
     quality: str
     resolution: str
     aspect_ratio: str
-    duration: float = Field(description="seconds: as asked, or the length of the audio/control video followed")
-    width: int
+    duration: float = Field(description=(
+        "seconds: as asked, or the length of the audio/control video followed; an edit's output length"))
+    width: int = Field(description="pixels of the output (an edit: the source's, after the resolution cap)")
     height: int
     frames: int
-    fps: int
+    fps: float = Field(description="frames per second (an edit: the source's average rate, e.g. 29.97)")
     camera_lora: str | None
     camera_strength: float | None
     image_strength: float | None
@@ -66,7 +68,13 @@ class Settings(BaseModel):
     inputs: dict = Field(description=(
         "facts of the input files: image {width, height}; guides [{field, frame, strength, width, height}]; "
         "audio {format, codec, sample_rate, channels, duration_s, start_s, used_s}; control_video {control, "
-        "format, codec, width, height, fps, frames_decoded, duration_s, frames_written, ...}"))
+        "format, codec, width, height, fps, frames_decoded, duration_s, frames_written, ...}; an edit's video "
+        "{format, codec, width, height, fps, frames, rotation, variable_frame_rate, converted_from, scaled, "
+        "has_audio, ...}"))
+    edit: dict | None = Field(None, description=(
+        "an edit's window: kind (retake, extend_end, extend_start), frames [first, last] and seconds of the new "
+        "part in the output, window_frames, context before/after (frames and seconds), output_frames, replace, "
+        "graph_width/graph_height"))
 
 
 class Timings(BaseModel):
@@ -148,8 +156,9 @@ class ErrorOutput(BaseModel):
 
 
 class Progress(BaseModel):
-    """One progress payload: `stage` (inputs, queued, prepare, preprocess, loras, enhance_prompt,
-    stage_1, upscale, stage_2, decode, upload, done), `step` of `steps` within it, an overall
+    """One progress payload: `stage` (inputs, loras, queued, prepare, preprocess, enhance_prompt,
+    stage_1, upscale, stage_2, decode, splice (an edit's new frames put into the source), upload,
+    done), `step` of `steps` within it, an overall
     `percent` 0..100 that never goes back, and a `message` such as ``stage 1: step 5/8``."""
 
     model_config = ConfigDict(extra="allow")

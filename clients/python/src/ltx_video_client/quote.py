@@ -25,9 +25,21 @@ in place of the sampling stages; estimated, x 1.6. Control (IC-LoRA): the contro
 the video's tokens: sampling x 2 (a rough rule; the depth preprocessor is not counted). Audio
 (with or without a start image): as the model's t2v/i2v graph of that quality. The prompt
 enhancer adds `ENHANCER_S`. A job whose length follows its audio or control video is priced at
-the family's longest duration (an upper bound). Edits (retake, extend) are not in this worker's
-contract yet; when they come, the rule is: price the window (section or extension plus context)
-as a job of that length.
+the family's longest duration (an upper bound).
+
+Edits (``ltx-2.3-edit``: retake, extend) run one stage at the output size on a *window* of the
+source, never the whole source (the worker's ``edit_window``), so they are priced as a one-stage
+job over the window (`edit_window_s`), at the resolution cap's 16:9 size (`rules.edit_resolution`:
+the job's ``resolution``, default the family's largest; a smaller source costs less) and the
+source's fps (default 24). The window: a retake's section plus up to 2 s of context each side
+(the worker's default), an extend's new seconds plus its ``context_s``, default as much as fits
+the family's frame cap (481 frames at 24 fps), all within the cap. The source's length is not
+known before the worker fetches it: pass ``source_s`` to clamp the section and the context to it;
+without it the context is assumed to be there in full (an upper bound). The graph: fast is the
+distilled checkpoint's 8 steps at full size, as keyframes (x 1.6 on the fast estimate; measured,
+stage 2 / 3 x 8); pro is 30 guided steps at full size where the two-stage pro graph runs them on
+a quarter of the tokens (x 4 on the pro estimate, rough; measured, stage 1 x 4). The window's VAE
+encode and the splice (CPU) are not counted.
 
 GPU prices (`GPU_PRICES`) are RunPod serverless per-second rates with their date and source;
 pass ``prices`` or ``usd_per_s`` to use your own.
@@ -45,7 +57,9 @@ from pathlib import Path
 from typing import Any
 
 from .contract import JobInput
-from .rules import DEFAULT_DURATION_S, Rules, default_rules
+from .errors import InvalidInputError
+from .rules import DEFAULT_DURATION_S, Rules, default_rules, edit_resolution
+from .rules import frames_for as family_frames_for
 
 PRICE_SOURCE = ("RunPod serverless per-second rates, runpod/docs snippets/serverless-gpu-pricing-table.mdx "
                 "(2026-06-08, unified flex/active pricing), as copied in ../shared/reference/FACTS.md")
@@ -87,7 +101,17 @@ MODE_RULES: dict[str, tuple[float, str]] = {
     "keyframes": (1.6, "keyframes: one 8-step stage at full size = 8 full-size passes for fast's 5 equivalents"),
     "control": (2.0, "control: the IC-LoRA guide's latents join the video's tokens (sampling x 2, rough)"),
     "audio": (1.0, "audio: the t2v/i2v graph of its model and quality (the sound is encoded, not made)"),
+    "edit-fast": (1.6, "edit, fast: one 8-step stage at full size over the window, as keyframes (x 1.6)"),
+    "edit-pro": (4.0, "edit, pro: 30 guided steps at full size over the window, where pro's stage 1 runs them on a "
+                      "quarter of the tokens (x 4, rough)"),
 }
+#: Context a retake keeps each side of its section when the source has it (the worker's
+#: ``edit_window.DEFAULT_RETAKE_CONTEXT_S``).
+RETAKE_CONTEXT_S = 2.0
+#: A retake's section keeps at least this much of the source (the worker's ``edit_window.MIN_EDIT_S``).
+MIN_EDIT_S = 2.0
+#: An edit's source frame rate when the caller does not give it (LTX-2.3's own 24 fps).
+EDIT_SOURCE_FPS = 24.0
 
 
 @dataclass(frozen=True)
@@ -132,6 +156,37 @@ def _variant(job: JobInput) -> str | None:
     return "id-lora" if job.reference_audio_url else None
 
 
+def edit_window_s(job: JobInput, max_seconds: float = MAX_SECONDS, source_s: float | None = None) -> float:
+    """Seconds of the window an edit's graph runs on (module docstring): a retake's section plus up to
+    `RETAKE_CONTEXT_S` each side, an extend's new seconds plus its context (default: as much as fits),
+    at most `max_seconds` (the family's frame cap). With `source_s` the section is clamped to the
+    source's end and the context to what the source has; without it the context is assumed in full.
+
+    Raises:
+        InvalidInputError: with `source_s`, a retake that keeps less than 2 s of the source (the
+            worker's refusal, there counted in frames).
+        ValueError: `job` is not an edit (neither ``retake`` nor ``extend``).
+    """
+    if job.retake is not None:
+        start, length = job.retake.start_s, job.retake.duration_s
+        before, after = min(RETAKE_CONTEXT_S, start), RETAKE_CONTEXT_S
+        if source_s is not None:
+            length = max(0.0, min(length, source_s - start))
+            after = min(after, max(0.0, source_s - start - length))
+            if length < MIN_EDIT_S:
+                problem = (f"retake: the section keeps {length:.2f} s of the {source_s:.2f} s source; at least "
+                           f"{MIN_EDIT_S:g} s must be left (start_s + duration_s)")
+                raise InvalidInputError(problem, details={"fields": [problem]}, source="client")
+        return min(before + length + after, max_seconds)
+    if job.extend is not None:
+        new = min(job.extend.duration_s, max_seconds)
+        context = max_seconds - new if job.extend.context_s is None else min(job.extend.context_s, max_seconds - new)
+        if source_s is not None:
+            context = min(context, source_s)
+        return new + context
+    raise ValueError("an edit window needs retake or extend")
+
+
 def _gpu_matches(asked: str, gpu_name: str) -> bool:
     return re.search(rf"(?<![A-Z0-9]){re.escape(asked.upper())}(?![A-Z0-9])", gpu_name.upper()) is not None
 
@@ -161,11 +216,14 @@ def _load_table(table: str | Path | Mapping | None) -> dict | None:
 
 def quote(job: dict | JobInput, gpu: str = "H100", *, table: str | Path | Mapping | None = None,
           prices: Mapping[str, float | GpuPrice] | None = None, usd_per_s: float | None = None,
-          rules: Rules | None = None) -> Quote:
+          rules: Rules | None = None, source_s: float | None = None,
+          source_fps: float = EDIT_SOURCE_FPS) -> Quote:
     """Expected GPU seconds and US$ of `job` on `gpu` (module docstring: the basis and every rule).
 
     Args:
         job: the job's input (checked as `rules.check_job` does).
+        source_s, source_fps: an edit's source video, its seconds (unknown: the context is assumed
+            in full) and frames per second; ignored for other jobs.
         gpu: a key of `GPU_PRICES` (or of `prices`), matched as a word in a measured run's GPU name.
         table: a ``bench/gpu_cost --json`` file or its parsed dict (default: $LTX_GPU_COST_JSON).
         prices: your own per-second prices by GPU (floats or `GpuPrice`), over `GPU_PRICES`.
@@ -187,26 +245,41 @@ def quote(job: dict | JobInput, gpu: str = "H100", *, table: str | Path | Mappin
         price = table_prices[gpu]
     else:
         raise ValueError(f"gpu: no price for {gpu!r}; one of {', '.join(table_prices)}, or pass usd_per_s")
-    variant = _variant(spec)
-    duration: float = spec.duration if spec.duration is not None else DEFAULT_DURATION_S
-    if spec.duration is None and variant in ("audio", "control"):
-        duration = rule["duration_s"]["max"]
-        notes.append(f"length follows the input: priced at the family's longest, {duration} s (upper bound)")
-    width, height = SIZES[spec.resolution]
-    width, height = {"16:9": (width, height), "9:16": (height, width), "1:1": (height, height)}[spec.aspect_ratio]
-    work = width * height * frames_for(duration, spec.fps)
+    resolution = spec.resolution
+    if rule["mode"] == "edit":
+        variant = f"edit-{spec.quality}"
+        resolution = edit_resolution(spec, rule)
+        duration = edit_window_s(spec, rule["max_seconds"], source_s)
+        frames = family_frames_for(duration, source_fps, rule["max_seconds"])
+        width, height = SIZES[resolution]
+        source = (f"a {source_s:g} s source" if source_s is not None
+                  else "the source's length unknown: its context assumed in full (an upper bound)")
+        notes.append(f"edit window: {duration:.2f} s = {frames} frames at {source_fps:g} fps and {width}x{height} "
+                     f"(the {resolution} cap; a smaller source costs less), {source}")
+    else:
+        variant = _variant(spec)
+        duration = spec.duration if spec.duration is not None else DEFAULT_DURATION_S
+        if spec.duration is None and variant in ("audio", "control"):
+            duration = rule["duration_s"]["max"]
+            notes.append(f"length follows the input: priced at the family's longest, {duration} s (upper bound)")
+        width, height = SIZES[spec.resolution]
+        width, height = {"16:9": (width, height), "9:16": (height, width), "1:1": (height, height)}[spec.aspect_ratio]
+        frames = frames_for(duration, spec.fps)
+    work = width * height * frames
     if variant:
         notes.append(MODE_RULES[variant][1])
     run = _load_table(table)
-    found = _measured(run, gpu, rule["family"], spec.quality, spec.resolution, duration, notes) if run else None
+    found = _measured(run, gpu, rule["family"], spec.quality, resolution, duration, notes) if run else None
     if found:
         meta, point = found
         stages = {k: v["seconds"] for k, v in point["stages"].items()}
         scale = work / (point["width"] * point["height"] * point["frames"])
         if variant == "id-lora":
             stages["stage1"] = stages.get("stage1", 0.0) * 2
-        elif variant == "keyframes" and "stage2" in stages:
+        elif variant in ("keyframes", "edit-fast") and "stage2" in stages:
             stages = {k: v for k, v in stages.items() if k.startswith("decode")} | {"stage2": stages["stage2"] / 3 * 8}
+        elif variant == "edit-pro" and "stage1" in stages:
+            stages = {k: v for k, v in stages.items() if k.startswith("decode")} | {"stage1": stages["stage1"] * 4}
         elif variant == "control":
             stages.update({k: v * 2 for k, v in stages.items() if not k.startswith("decode")})
         seconds = sum(stages.values()) * scale

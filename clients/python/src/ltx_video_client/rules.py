@@ -13,8 +13,19 @@ its messages: unknown model; a quality, resolution, fps or duration the family l
 a variant (keyframes/last_image_url, audio_url, control, reference_audio_url) the model lacks
 or its family refuses, two variants at once, control without its video; a feature
 (camera_lora, enhance_prompt, loras, transition) the family lacks, a transition that is not a
-first+last-frame job; an image on t2v or none on i2v. It also refuses a named LoRA the model's
-family does not hold, as the worker does later (``loras.job``).
+first+last-frame job; an image on t2v or none on i2v. A variant's qualities are the model's own
+(the data lists ``Variant.qualities_for(model)``: audio on ``ltx-2.3-t2v`` is fast and pro, on
+``ltx-2.3-i2v`` fast only). It also refuses a named LoRA the model's family does not hold, as the
+worker does later (``loras.job``).
+
+Edits (``mode: edit`` models such as ``ltx-2.3-edit``; the worker's ``edit_plan.edit_size_cap``
+and the edit branch of ``FamilyRegistry.plan``): a generation model refuses ``video_url``,
+``retake`` and ``extend``; an edit job refuses every field of `EDIT_REFUSED` it carries (each one
+named, in one message), needs ``video_url`` and exactly one of ``retake`` or ``extend``, takes a
+``resolution`` (a cap on the output size; default the family's largest, `edit_resolution`) only
+among the family's, its own LoRAs only where the family has them, and a quality its family's
+``edit`` variant makes. What needs the source (its length, sound, size: a section past the end,
+``replace`` on a silent source, an extend over the frame cap) only the worker can check.
 
 It checks keyframe positions against the video's frames and the most keyframes a family takes
 too (``max_seconds`` and ``variants.keyframes.max_keyframes`` of the data). Only the worker can
@@ -41,6 +52,15 @@ from .errors import InvalidInputError
 DEFAULT_DURATION_S = 10
 #: The features a job may ask for, in the order the worker checks them (``families.FamilyRegistry.plan``).
 _FEATURES = ("camera_lora", "enhance_prompt", "loras", "transition")
+#: Fields an edit job refuses when present: the source decides size, fps and length, the sound is the
+#: source's (the worker's ``edit_plan.EDIT_REFUSED``, in its order).
+EDIT_REFUSED = ("fps", "duration", "aspect_ratio", "image_urls", "last_image_url", "keyframes", "audio_url",
+                "audio_start_s", "control_video_url", "control", "camera_lora", "camera_strength",
+                "image_strength", "reference_audio_url", "transition", "audio")
+#: The job fields that ask for an edit (the worker's ``edit_plan.EDIT_FIELDS``).
+EDIT_FIELDS = ("video_url", "retake", "extend")
+#: The contract's resolutions, smallest first (an edit's default cap is the family's largest).
+RESOLUTIONS = ("720p", "1080p", "1440p", "2160p")
 
 
 def frames_for(duration_s: int, fps: int, max_seconds: float) -> int:
@@ -57,6 +77,14 @@ def _names(values) -> str:
 def _invalid(field: str, message: str) -> InvalidInputError:
     problem = f"{field}: {message}"
     return InvalidInputError(problem, details={"fields": [problem]}, source="client")
+
+
+def edit_resolution(job: JobInput, rule: dict[str, Any]) -> str:
+    """The resolution that caps an edit's output: the job's when it gives one, else the family's
+    largest (the worker's ``edit_plan.edit_size_cap``)."""
+    if "resolution" in job.model_fields_set:
+        return job.resolution
+    return max(rule["resolutions"], key=RESOLUTIONS.index)
 
 
 class Rules:
@@ -102,6 +130,9 @@ class Rules:
         name = rule["family_name"]
         if job.quality not in rule["qualities"]:
             raise _invalid("quality", f"{name} has no {job.quality!r} quality; it has {_names(rule['qualities'])}")
+        if self._edit(job, rule):
+            self._named_loras(job, rule)
+            return job
         if job.resolution not in rule["resolutions"]:
             raise _invalid("resolution", f"{name} does not render {job.resolution}; it renders "
                                          f"{_names(rule['resolutions'])}")
@@ -136,6 +167,38 @@ class Rules:
             self._keyframes(job, rule, frames_for(duration, job.fps, rule["max_seconds"]))
         self._named_loras(job, rule)
         return job
+
+    def _edit(self, job: JobInput, rule: dict[str, Any]) -> bool:
+        """Whether `job` is an edit, its fields checked as the worker's ``edit_plan.edit_size_cap`` and
+        the edit branch of ``FamilyRegistry.plan`` (module docstring)."""
+        name = rule["family_name"]
+        if rule["mode"] != "edit":
+            for field in EDIT_FIELDS:
+                if getattr(job, field) is not None:
+                    edits = [m for m, r in self.models.items() if r["family"] == rule["family"] and r["mode"] == "edit"]
+                    refused = rule["variants"].get("edit", {}).get("refused")
+                    where = f"; {name}'s edit model is {edits[0]}" if edits else f" ({refused})" if refused else ""
+                    raise _invalid(field, f"{job.model} makes a video from nothing and takes no source video{where}")
+            return False
+        problems = [f"{field}: an edit job does not take it (the source video decides size, fps and length)"
+                    for field in EDIT_REFUSED if field in job.model_fields_set]
+        if problems:
+            raise InvalidInputError("; ".join(problems), details={"fields": problems}, source="client")
+        if job.video_url is None:
+            raise _invalid("video_url", f"{job.model} edits a source video; give its URL")
+        if (job.retake is None) == (job.extend is None):
+            raise _invalid("retake, extend", "an edit job takes exactly one of retake or extend")
+        if "resolution" in job.model_fields_set and job.resolution not in rule["resolutions"]:
+            raise _invalid("resolution", f"{name} renders at most {', '.join(rule['resolutions'])}, "
+                                         f"not {job.resolution}")
+        if job.loras and "loras" not in rule["features"]:
+            raise _invalid("loras", f"{name} has no loras")
+        declared = rule["variants"].get("edit", {})
+        qualities = declared.get("qualities")
+        if qualities is None or job.quality not in qualities:
+            raise _invalid("quality", f"{job.model} edits at quality {_names(qualities) if qualities else 'none'}, "
+                                      f"not {job.quality!r}")
+        return True
 
     @staticmethod
     def _keyframes(job: JobInput, rule: dict[str, Any], frames: int) -> None:
