@@ -13,7 +13,8 @@ import requests
 
 from ltx_worker.config import PROJECT_ROOT
 
-from support import free_port
+from media_samples import edit_clip
+from support import data_uri, free_port
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +75,15 @@ def test_bad_input_fails_with_a_structured_error(local_api):
     error = json.loads(body["error"])
     assert error["code"] == "INVALID_INPUT" and error["retryable"] is False
     assert "prompt" in error["message"]
+
+
+def test_an_edit_runs_through_the_local_api(local_api):
+    """A retake (issue 19) through `--rp_serve_api`'s /runsync: the source's length and size."""
+    job = {"model": "ltx-2.3-edit", "prompt": "the sea turns stormy", "seed": 3,
+           "video_url": data_uri(edit_clip(96, 24, (64, 40)), "video/mp4"),
+           "retake": {"start_s": 1.0, "duration_s": 2.0, "replace": "video"}}
+    body = requests.post(local_api + "/runsync", json={"input": job}, timeout=600).json()
+    assert body["status"] == "COMPLETED", body
+    out = body["output"]
+    assert (out["video"]["frames"], out["video"]["width"], out["video"]["height"]) == (96, 64, 40)
+    assert out["settings"]["edit"]["replace"] == "video" and os.path.isfile(out["video_path"])
