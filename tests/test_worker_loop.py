@@ -4,11 +4,10 @@ of RunPod's job API (RUNPOD_WEBHOOK_GET_JOB / POST_OUTPUT / PING), with storage 
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
-
-import base64
 
 import pytest
 from standardwebhooks import Webhook
