@@ -275,8 +275,9 @@ class FamilyRegistry:
             if job.loras and not family.has("loras"):
                 raise invalid_field("loras", f"{family.name} has no loras")
             declared = family.variant("edit")
-            if declared is None or job.model not in declared.models or job.quality not in declared.qualities:
-                qualities = _names(declared.qualities) if declared else "none"
+            qualities = declared.qualities_for(job.model) if declared and job.model in declared.models else []
+            if job.quality not in qualities:
+                qualities = _names(qualities) or "none"
                 raise invalid_field("quality", f"{job.model} edits at quality {qualities}, not {job.quality!r}")
             defaults = family.defaults_for(job.quality, "edit")
             return RenderPlan(family=family, mode=mode, width=cap[0], height=cap[1], frames=0, fps=24,

@@ -85,6 +85,34 @@ def test_edit_constants_are_the_workers():
     assert client_rules.RESOLUTIONS == worker_job.JobInput.model_fields["resolution"].annotation.__args__
 
 
+@pytest.mark.parametrize("edit, source_s, fps", [
+    ({"retake": {"start_s": 10, "duration_s": 3}}, 30, 24), ({"retake": {"start_s": 0, "duration_s": 4}}, 30, 24),
+    ({"retake": {"start_s": 27, "duration_s": 9}}, 30, 25), ({"retake": {"start_s": 1, "duration_s": 19}}, 60, 24),
+    ({"extend": {"duration_s": 5}}, 30, 24), ({"extend": {"duration_s": 5}}, 4, 24),
+    ({"extend": {"duration_s": 5, "at": "start", "context_s": 3}}, 30, 30), ({"extend": {"duration_s": 20}}, 30, 24),
+])
+def test_the_quotes_edit_window_is_the_workers_within_a_latent_frame(edit, source_s, fps):
+    """quote.py prices an edit's window in seconds; the worker lays it on the latent grid (edit_window)."""
+    from ltx_video_client.quote import MIN_EDIT_S, RETAKE_CONTEXT_S, edit_window_s
+    from ltx_video_client.rules import frames_for
+
+    from ltx_worker import edit_window
+    from ltx_worker.edit_plan import frame_cap
+
+    assert (RETAKE_CONTEXT_S, MIN_EDIT_S) == (edit_window.DEFAULT_RETAKE_CONTEXT_S, edit_window.MIN_EDIT_S)
+    job = worker_job.parse_job_input({"model": "ltx-2.3-edit", "prompt": "window", "video_url": MP4, **edit})
+    family, frames = job.plan.family, round(source_s * fps)
+    if job.retake is not None:
+        worker = edit_window.retake_window(frames, fps, job.retake.start_s, job.retake.duration_s,
+                                           frame_cap(family, fps))
+    else:
+        worker = edit_window.extend_window(frames, fps, job.extend.duration_s, frame_cap(family, fps), job.extend.at,
+                                           job.extend.context_s)
+    seconds = edit_window_s(client_contract.parse_job(job.model_dump(exclude_unset=True)), family.max_seconds,
+                            source_s)
+    assert abs(frames_for(seconds, fps, family.max_seconds) - worker.window_frames) <= 8
+
+
 @pytest.mark.parametrize("resolution", [None, "720p", "1080p"])
 def test_an_edits_resolution_cap_is_the_workers(resolution):
     """The client's `edit_resolution` names the size the worker's `edit_size_cap` caps an edit at."""
@@ -310,6 +338,37 @@ def test_the_client_sends_what_the_worker_reads(job):
     """A good job's normalised input (stripped strings, camera spelling) parses to the same job."""
     sent = client_contract.parse_job(job).to_input()
     assert worker_job.parse_job_input(sent).model_dump() == worker_job.parse_job_input(job).model_dump()
+
+
+def test_edit_qualities_and_loras_follow_the_family_data():
+    """The edit branches today's family.json cannot reach (every LTX-2.3 quality edits, the family
+    takes LoRAs): an ltx23 whose edit variant is pro only and which has no LoRAs, given to both."""
+    from ltx_video_client.rules import Rules
+
+    from ltx_worker.contract.schema import family_rules
+    from ltx_worker.families import FamilyRegistry
+
+    registry = worker_job.default_families()
+    ltx23 = registry.get("ltx23")
+    edit = ltx23.variants["edit"].model_copy(update={"qualities": ["pro"]})
+    changed = ltx23.model_copy(update={"variants": {**ltx23.variants, "edit": edit},
+                                       "features": {**ltx23.features, "loras": False}})
+    families = FamilyRegistry([changed if f.id == "ltx23" else f for f in registry.families])
+    rules = Rules(family_rules(families))
+    job = {"model": "ltx-2.3-edit", "prompt": "edit", "video_url": MP4, "extend": {"duration_s": 2}}
+    for case in (job, {**job, "loras": [{"url": "https://x.example/l.safetensors"}]}, {**job, "quality": "pro"}):
+        try:
+            worker_job.parse_job_input(case, families)
+            worker = None
+        except WorkerError as err:
+            worker = err.message
+        try:
+            check_job(case, rules=rules)
+            client = None
+        except client_errors.InvalidInputError as err:
+            client = err.message
+        assert client == worker
+        assert (worker is None) == (case.get("quality") == "pro")
 
 
 #: Keyframes the family's frames and limit refuse (the data's max_seconds and max_keyframes).

@@ -1,4 +1,4 @@
-"""The studio's job input contract (SPEC.md, "Job input", versions 1 and 2).
+"""The studio's job input contract (SPEC.md, "Job input", versions 1 to 3).
 
 `parse_job_input` turns the RunPod job's ``input`` dict into a `JobInput` or raises a
 `WorkerError(INVALID_INPUT)` whose message names every bad field, then checks it against its
@@ -144,7 +144,10 @@ class Extend(BaseModel):
 
 
 class JobInput(BaseModel):
-    """One job's ``input`` (SPEC.md, versions 1 and 2, plus the optional fields it suggests).
+    """One job's ``input`` (SPEC.md, versions 1 to 3, plus the optional fields it suggests).
+
+    An edit job (``ltx-2.3-edit``: `video_url` with `retake` or `extend`) is checked by
+    `edit_plan.edit_size_cap` once the fields are valid: the generation fields are refused there.
 
     Unknown fields are rejected. `camera_lora` accepts "dolly-in" spellings and is stored as
     "dolly_in". `image_urls` holds one http(s) URL, data: URI or bare base64 string. Which

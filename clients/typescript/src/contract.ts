@@ -107,7 +107,10 @@ export type ReturnBase64 = boolean;
 export type DeadlineS = number | null;
 
 /**
- * One job's ``input`` (SPEC.md, versions 1 and 2, plus the optional fields it suggests).
+ * One job's ``input`` (SPEC.md, versions 1 to 3, plus the optional fields it suggests).
+ *
+ * An edit job (``ltx-2.3-edit``: `video_url` with `retake` or `extend`) is checked by
+ * `edit_plan.edit_size_cap` once the fields are valid: the generation fields are refused there.
  *
  * Unknown fields are rejected. `camera_lora` accepts "dolly-in" spellings and is stored as
  * "dolly_in". `image_urls` holds one http(s) URL, data: URI or bare base64 string. Which

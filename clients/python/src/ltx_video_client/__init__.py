@@ -50,12 +50,13 @@ from .webhooks import MemorySeenStore, SeenStore, WebhookEvent, verify_webhook
 
 __version__ = "0.1.0"
 __all__ = [
-    "APIError", "Basis", "ComfyUnavailableError", "ERROR_CLASSES", "ErrorCode", "Extend", "GPU_PRICES", "GenerationFailedError",
-    "GpuPrice", "Health", "InputFetchFailedError", "InternalWorkerError", "InvalidInputError", "JobCancelledError",
-    "JobFailed", "JobHandle", "JobInput", "JobOutput", "JobStatus", "JobTimeoutError", "Keyframe", "LTXClient",
-    "LTXError", "LoraEntry", "MemorySeenStore", "ModelMissingError", "OutOfMemoryError", "OutputMissingError",
-    "PollPolicy", "Progress", "Quote", "RateLimitedError", "Retake", "RetryPolicy", "Rules", "RunPodCancelledError",
-    "RunPodTimedOutError", "SeenStore", "SubmitPolicy", "UploadFailedError", "WaitTimeoutError", "WebhookEvent",
-    "WebhookReplayError", "WebhookSignatureError", "WebhookStaleError", "WebhookUnsignedError",
-    "WebhookVerificationError", "WorkflowInvalidError", "check_job", "parse_job", "quote", "verify_webhook",
+    "APIError", "Basis", "ComfyUnavailableError", "ERROR_CLASSES", "ErrorCode", "Extend", "GPU_PRICES",
+    "GenerationFailedError", "GpuPrice", "Health", "InputFetchFailedError", "InternalWorkerError",
+    "InvalidInputError", "JobCancelledError", "JobFailed", "JobHandle", "JobInput", "JobOutput", "JobStatus",
+    "JobTimeoutError", "Keyframe", "LTXClient", "LTXError", "LoraEntry", "MemorySeenStore", "ModelMissingError",
+    "OutOfMemoryError", "OutputMissingError", "PollPolicy", "Progress", "Quote", "RateLimitedError", "Retake",
+    "RetryPolicy", "Rules", "RunPodCancelledError", "RunPodTimedOutError", "SeenStore", "SubmitPolicy",
+    "UploadFailedError", "WaitTimeoutError", "WebhookEvent", "WebhookReplayError", "WebhookSignatureError",
+    "WebhookStaleError", "WebhookUnsignedError", "WebhookVerificationError", "WorkflowInvalidError", "check_job",
+    "parse_job", "quote", "verify_webhook",
 ]
