@@ -43,7 +43,7 @@ from .media_open import open_media
 AUDIO_RATE = 48_000
 #: The graph's picture sides are multiples of this (LTX's video VAE compresses space by 32).
 GRAPH_MULTIPLE = 32
-_WINDOW_X264 = {"crf": "12", "preset": "veryfast"}
+_WINDOW_X264 = {"crf": "12", "preset": "ultrafast"}
 
 
 @dataclass

@@ -40,7 +40,7 @@ MIN_SOURCE_FRAMES = 73
 _VFR_SPREAD = 0.01
 _TEN_BIT = ("10le", "10be", "12le", "12be", "16le", "16be")
 #: The normalised MP4: near-lossless, tagged BT.709.
-_X264 = {"crf": "12", "preset": "veryfast", "colorprim": "bt709", "transfer": "bt709", "colormatrix": "bt709"}
+_X264 = {"crf": "12", "preset": "ultrafast", "colorprim": "bt709", "transfer": "bt709", "colormatrix": "bt709"}
 
 
 @dataclass(frozen=True)

@@ -267,7 +267,7 @@ def _needs_ltx2(comfy) -> None:
 
 def _ltx2_job(**extra) -> dict:
     spec = {"model": "ltx-2-t2v", "prompt": "a lighthouse on a cliff at dusk, waves below",
-            "quality": "fast", "resolution": "720p", "duration": 2, "seed": 5}
+            "quality": "fast", "resolution": "720p", "aspect_ratio": "1:1", "duration": 2, "seed": 5}
     spec.update(extra)
     return spec
 
