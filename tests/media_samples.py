@@ -218,16 +218,22 @@ def edit_clip(frames: int = 120, fps: float = 24, size: tuple[int, int] = (96, 6
         if sound is not None:
             seconds = (times[-1] + 1 / fps) if times is not None else frames / fps
             t = np.arange(int(48000 * seconds)) / 48000
-            samples = (0.3 * np.sin(2 * math.pi * freq * t)).astype(np.float32)[None, :]
-            for start in range(0, samples.shape[1], 1024):
-                chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]),
-                                                   format="fltp", layout="mono")
-                chunk.sample_rate, chunk.pts = 48000, start
-                for packet in sound.encode(chunk):
-                    out.mux(packet)
-            for packet in sound.encode(None):
-                out.mux(packet)
+            mux_sound(out, sound, (0.3 * np.sin(2 * math.pi * freq * t)).astype(np.float32))
     return buf.getvalue()
+
+
+def mux_sound(out, stream, samples: np.ndarray, rate: int = 48000) -> None:
+    """Encode mono float `samples` (-1..1) on the audio `stream` of the output container `out`
+    in 1024-sample frames, then flush the encoder."""
+    samples = samples.reshape(1, -1)
+    for start in range(0, samples.shape[1], 1024):
+        chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]),
+                                           format="fltp", layout="mono")
+        chunk.sample_rate, chunk.pts = rate, start
+        for packet in stream.encode(chunk):
+            out.mux(packet)
+    for packet in stream.encode(None):
+        out.mux(packet)
 
 
 def frame_index(rgb: np.ndarray) -> int:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import importlib.util
 import io
+import shutil
 import socket
 from pathlib import Path
 from types import ModuleType
@@ -75,3 +76,20 @@ def assert_refused(out: dict, field: str, words: str = "") -> None:
     assert out["message"].startswith(field) or f"{field}:" in out["message"], out["message"]
     assert words.lower() in out["message"].lower(), out["message"]
     assert "Traceback" not in out["error"]
+
+
+def browser_parts() -> tuple[str | None, str | None, list[str]]:
+    """Headless Chromium for the browser tests: ``(chromium, chromedriver, missing)``, the paths
+    found (None when absent) and what is missing, in words (``scripts/install_chromium.sh``
+    installs them; selenium comes with the test extras)."""
+    chromium = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)),
+                    None)
+    driver = shutil.which("chromedriver")
+    try:
+        import selenium  # noqa: F401
+    except ImportError:  # pragma: no cover - the test extras install it
+        selenium = None
+    missing = [what for what, ok in (("chromium", chromium), ("chromedriver", driver),
+                                     ("selenium (pip install -e '.[test]')", selenium)) if not ok]
+    return chromium, driver, missing
+

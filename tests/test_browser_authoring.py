@@ -47,15 +47,14 @@ from ltx_worker.ui_format import by_title, complete, differences, ui_path, ui_to
 from ltx_worker.workflow_check import check_bindings, check_graph
 
 import comfy_frontend
+from support import browser_parts
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOWS = REPO / "workflows"
 ARTIFACTS = REPO / "build" / "browser-authoring"
 TEMPLATES = {p.stem: p for p in template_paths(WORKFLOWS)}
 
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
-                 if shutil.which(n)), None)
-CHROMEDRIVER = shutil.which("chromedriver")
+CHROMIUM, CHROMEDRIVER, _MISSING = browser_parts()
 try:
     from selenium import webdriver
     from selenium.common.exceptions import ElementClickInterceptedException, WebDriverException
@@ -67,8 +66,6 @@ try:
 except ImportError:  # pragma: no cover - the test extras install it
     webdriver = None
 
-_MISSING = [what for what, ok in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER),
-                                  ("selenium (pip install -e '.[test]')", webdriver)) if not ok]
 pytestmark = pytest.mark.skipif(
     bool(_MISSING),
     reason=f"browser test needs {', '.join(_MISSING)} (Debian: apt-get install chromium chromium-driver; "

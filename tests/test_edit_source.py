@@ -17,7 +17,7 @@ import pytest
 from ltx_worker.edit_source import MIN_SOURCE_FRAMES, prepare_edit_source
 from ltx_worker.errors import WorkerError
 
-from media_samples import png_bytes, tone_wav
+from media_samples import mux_sound, png_bytes, tone_wav
 
 CAPS = {"max_size": (1280, 720), "max_s": 120.0, "max_frames": 3000, "max_pixels": 3840 * 2160}
 
@@ -51,14 +51,7 @@ def source(frames: int = 80, fps: int = 24, size=(96, 64), *, times=None, rotati
         for packet in stream.encode(None):
             out.mux(packet)
         if sound is not None:
-            samples = (np.sin(np.arange(48000 * frames // fps) * 0.05) * 0.3).astype(np.float32)[None, :]
-            for start in range(0, samples.shape[1], 1024):
-                chunk = av.AudioFrame.from_ndarray(samples[:, start:start + 1024], format="fltp", layout="mono")
-                chunk.sample_rate = 48000
-                for packet in sound.encode(chunk):
-                    out.mux(packet)
-            for packet in sound.encode(None):
-                out.mux(packet)
+            mux_sound(out, sound, (np.sin(np.arange(48000 * frames // fps) * 0.05) * 0.3).astype(np.float32))
     return buf.getvalue()
 
 

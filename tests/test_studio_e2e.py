@@ -42,7 +42,7 @@ from sqlalchemy import func, select
 from ltx_worker.config import PROJECT_ROOT
 
 from standins import RUNPOD_ENDPOINT, RUNPOD_KEY, RunPodJobApi, RunPodWorkerStandIn
-from support import free_port
+from support import browser_parts, free_port
 
 sys.path.insert(0, str(PROJECT_ROOT / "clients" / "python" / "src"))
 sys.path.insert(0, str(PROJECT_ROOT))
@@ -55,16 +55,13 @@ SUBMIT, WEBHOOK = "/api/generations/studio/ai-video", "/webhooks/ltx"
 ARTIFACTS = PROJECT_ROOT / "build" / "studio-backend"
 JOB_TIMEOUT_S = 300
 
-CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
-CHROMEDRIVER = shutil.which("chromedriver")
+CHROMIUM, CHROMEDRIVER, _MISSING = browser_parts()
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 except ImportError:  # pragma: no cover - the test extras install it
     webdriver = None
-_MISSING = [what for what, ok in (("chromium", CHROMIUM), ("chromedriver", CHROMEDRIVER),
-                                  ("selenium (pip install -e '.[test]')", webdriver)) if not ok]
 NO_BROWSER = (f"the page's test needs {', '.join(_MISSING)} (Debian: apt-get install chromium chromium-driver; "
               "CI: scripts/install_chromium.sh)")
 
