@@ -29,8 +29,9 @@ EDIT_FIELDS = ("video_url", "retake", "extend")
 
 def edit_size_cap(job: JobInput, family: Family, mode: str) -> tuple[int, int] | None:
     """Check an edit job's fields; returns the output's size cap ``(long side, short side)`` in
-    pixels (the job's ``resolution``, default the family's largest, read from its 16:9 size), or
-    None for a job of a generation model (which must not carry the edit fields).
+    pixels (the job's ``resolution``, read from its 16:9 size), or None for a job of a generation
+    model (which must not carry the edit fields). An edit job without ``resolution`` gets the
+    family's largest, set on `job` so that the result reports the cap used.
 
     Args:
         job: the validated job. family: its model's family. mode: the model's mode.
@@ -63,8 +64,8 @@ def edit_size_cap(job: JobInput, family: Family, mode: str) -> tuple[int, int] |
             raise invalid_field("resolution", f"{family.name} renders at most "
                                               f"{', '.join(family.resolutions)}, not {job.resolution}")
         name = job.resolution
-    else:
-        name = max(family.resolutions, key=lambda r: _pixels(family.resolutions[r]))
+    else:  # the family's largest, which the result then reports
+        name = job.resolution = max(family.resolutions, key=lambda r: _pixels(family.resolutions[r]))
     width, height = family.resolutions[name].get("16:9") or next(iter(family.resolutions[name].values()))
     return max(width, height), min(width, height)
 

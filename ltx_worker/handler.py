@@ -336,7 +336,7 @@ class JobHandler:
         files, edit = JobFiles(), None
         input_facts: dict = {}
         if spec.image_urls or spec.variant or spec.video_url:
-            tracker.stage_started("inputs", spec.variant or ("source video" if spec.video_url else "start image"))
+            tracker.stage_started("inputs", "source video" if spec.video_url else spec.variant or "start image")
             # bounded by the deadline; stops (and uploads nothing more) once run.cancel is set
             checked = await threads.run(fetch_inputs, spec, self.settings, deadline=deadline, cancel=run.cancel)
             spec.replan(checked.plan)  # the length may follow the audio or control video
