@@ -24,6 +24,7 @@ import requests
 
 from ltx_worker.config import PROJECT_ROOT
 
+from media_samples import edit_clip
 from support import free_port, make_test_image
 
 CLI = [sys.executable, "-m", "ltx_worker.cli"]
@@ -187,6 +188,32 @@ def test_generate_takes_the_mode_options_and_picks_a_model_that_has_the_mode(com
          "--comfy-url", comfy.url], cwd=PROJECT_ROOT, env=_env(comfy), capture_output=True, text=True, timeout=60,
     )
     assert bad.returncode == 2 and "POS is seconds (2.5s) or a frame (40)" in bad.stderr
+
+
+def test_generate_edits_a_video_with_retake_or_extend(comfy, tmp_path):
+    """--edit-video with --retake START:DURATION (issue 19): the edit model is picked, the
+    progress shows the source and the splice, and the MP4 has the source's frames; an edit
+    option without its partner is a usage error."""
+    if not comfy.has_ltx2:
+        pytest.skip("the edit templates need ComfyUI 0.33.0")
+    source = tmp_path / "shot.mp4"
+    source.write_bytes(edit_clip(96, 24, (64, 40)))
+    out = tmp_path / "retake.mp4"
+    done = subprocess.run(
+        [*CLI, "generate", "--prompt", "the sea turns stormy", "--edit-video", str(source), "--retake", "1:2",
+         "--replace", "video", "--seed", "3", "--comfy-url", comfy.url, "--output", str(out)],
+        cwd=PROJECT_ROOT, env=_env(comfy), capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ltx-2.3-edit fast (edit) retake" in done.stderr, done.stderr[-2000:]
+    assert "inputs: uploading retake window" in done.stderr and "splice" in done.stderr, done.stderr[-2000:]
+    assert _frames(out) == 96
+    for args, words in ((["--edit-video", str(source)], "--edit-video goes with one of --retake or --extend"),
+                        (["--retake", "1:2"], "--edit-video goes with one of --retake or --extend"),
+                        (["--edit-video", str(source), "--retake", "soon"], "give START:DURATION")):
+        bad = subprocess.run([*CLI, "generate", "--prompt", "the sea", *args, "--comfy-url", comfy.url],
+                             cwd=PROJECT_ROOT, env=_env(comfy), capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and words in bad.stderr, bad.stderr[-1500:]
 
 
 def test_generate_names_the_models_the_comfyui_can_run(comfy, tmp_path):

@@ -262,6 +262,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         return 2
+    editing = "video_url" in files
+    if editing != (args.retake is not None or args.extend is not None):
+        err.print("error: --edit-video goes with one of --retake or --extend", markup=False)
+        return 2
 
     client = ComfyClient(url, settings.comfy_request_timeout_s)
     view = _ProgressView(err)
@@ -282,10 +286,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     served = sorted({m for t in handler.templates.templates for m, _ in t.serves})
     variant = cli_variant(args)
-    editing = "video_url" in files
-    if editing != (args.retake is not None or args.extend is not None):
-        err.print("error: --edit-video goes with one of --retake or --extend", markup=False)
-        return 2
     model = args.model or default_model(handler, bool(image), variant, "edit" if editing else None)
     if model not in served:
         known = {m for t in handler.all_templates.templates for m, _ in t.serves}

@@ -76,6 +76,8 @@ def image_source(value: str, option: str = "--image") -> str:
 
 def cli_variant(args: argparse.Namespace) -> str | None:
     """The job variant the options ask for (`families.VARIANTS`), or None."""
+    if getattr(args, "edit_video", None):
+        return "edit"
     if args.last_image or args.keyframe:
         return "keyframes"
     if args.audio:
