@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import wave
 from dataclasses import dataclass
 from fractions import Fraction
@@ -139,34 +140,36 @@ def _window(job, facts: EditSourceFacts, cap: int) -> EditWindow:
         raise WorkerError(ErrorCode.INVALID_INPUT, str(err), details={"fields": [str(err)]}) from None
 
 
-def read_sound(data: bytes, *, field: str, seconds: float, budget: InputBudget) -> np.ndarray:
-    """The first sound track of a video file as float32 ``[2, n]`` at `AUDIO_RATE`, cut or padded
-    with silence to `seconds` (the picture's length); rate or layout changes are resampled.
+def read_sound(data: bytes, *, field: str, seconds: float | None, budget: InputBudget) -> np.ndarray:
+    """The first sound track of a video file as float32 ``[2, n]`` at `AUDIO_RATE` (rate or layout
+    changes resampled, the resampler's tail flushed), cut or padded with silence to `seconds` (the
+    picture's length), or whole when `seconds` is None (ComfyUI's own MP4, `edit_splice`).
 
     Raises:
         WorkerError: INVALID_INPUT naming `field` when the track cannot be decoded; TIMEOUT or
             CANCELLED from `budget`.
     """
-    want = int(round(seconds * AUDIO_RATE))
+    want = None if seconds is None else int(round(seconds * AUDIO_RATE))
     chunks = []
     got = 0
     container = open_media(data, field, "video")
     with container:
         resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
         try:
-            for frame in container.decode(container.streams.audio[0]):
+            for frame in itertools.chain(container.decode(container.streams.audio[0]), [None]):  # None: flush
                 budget.check(field, "reading its sound")
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray())
                     got += chunks[-1].shape[1]
-                if got >= want:
+                if want is not None and got >= want:
                     break
         except av.FFmpegError:
             raise input_error(field, "has a sound track that cannot be decoded") from None
     samples = np.concatenate(chunks, axis=1) if chunks else np.zeros((2, 0), np.float32)
-    samples = samples[:, :want]
-    if samples.shape[1] < want:
-        samples = np.pad(samples, ((0, 0), (0, want - samples.shape[1])))
+    if want is not None:
+        samples = samples[:, :want]
+        if samples.shape[1] < want:
+            samples = np.pad(samples, ((0, 0), (0, want - samples.shape[1])))
     return samples.astype(np.float32)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .edit_job import AUDIO_RATE, EditInputs, source_frames
+from .edit_job import AUDIO_RATE, EditInputs, read_sound, source_frames
 from .errors import ErrorCode, WorkerError
 from .input_budget import InputBudget
 
@@ -30,18 +30,13 @@ CROSSFADE_S = 0.01
 _X264 = {"crf": "16", "preset": "veryfast", "colorprim": "bt709", "transfer": "bt709", "colormatrix": "bt709"}
 
 
-def _generated(window_mp4: Path) -> tuple[Iterator[av.VideoFrame], np.ndarray | None]:
+def _generated(window_mp4: Path, budget: InputBudget) -> tuple[Iterator[av.VideoFrame], np.ndarray | None]:
     """ComfyUI's window MP4: its frames (an iterator) and its sound as float32 ``[2, n]`` at
-    `AUDIO_RATE` (None without a sound track)."""
+    `AUDIO_RATE` (`edit_job.read_sound`; None without a sound track)."""
     data = window_mp4.read_bytes()
-    sound = None
     with av.open(io.BytesIO(data)) as container:
-        if container.streams.audio:
-            resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE)
-            chunks = [out.to_ndarray() for frame in container.decode(container.streams.audio[0])
-                      for out in resampler.resample(frame)]
-            chunks += [out.to_ndarray() for out in resampler.resample(None)]
-            sound = np.concatenate(chunks, axis=1) if chunks else np.zeros((2, 0), np.float32)
+        has_sound = bool(container.streams.audio)
+    sound = read_sound(data, field="video_url", seconds=None, budget=budget) if has_sound else None
     return source_frames(data), sound
 
 
@@ -90,7 +85,7 @@ def splice_edit(edit: EditInputs, window_mp4: Path, out_path: Path, budget: Inpu
             part; TIMEOUT or CANCELLED from `budget`.
     """
     w = edit.window
-    generated, gen_sound = _generated(window_mp4)
+    generated, gen_sound = _generated(window_mp4, budget)
     for _ in range(edit.new_in_window):  # the window's context before the new frames
         next(generated, None)
     take_video = edit.replace in ("video", "audio_and_video")
