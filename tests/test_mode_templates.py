@@ -712,8 +712,7 @@ def test_image_audio_job_carries_the_input_audio(comfy, mode_inputs, tmp_path):
     facts = _video_facts(out)
     assert (facts["width"], facts["height"], facts["frames"], facts["fps"]) == (128, 128, 25, 24.0)
     samples, rate, declared = _audio(out)
-    tone = mode_inputs["tone"]
-    tone_at_rate = np.interp(np.arange(int(TONE_S * rate)) / rate, np.arange(len(tone)) / TONE_RATE, tone)
+    tone_at_rate = _tone_at(mode_inputs["tone"], rate)
     lag = _best_lag(samples, tone_at_rate)
     numbers = {"prompt_s": round(took, 1), "rate": rate, "input_s": TONE_S, "input_rate": TONE_RATE,
                "declared_s": round(declared, 4), "decoded_s": round(len(samples) / rate, 4),
@@ -738,8 +737,7 @@ def test_image_audio_job_keeps_the_audio_latent(comfy, mode_inputs, tmp_path):
     reference, _ = _run(comfy, _round_trip_graph(), tmp_path / "roundtrip.mp4")
     samples, rate, declared = _audio(kept)
     ref_samples, ref_rate, ref_declared = _audio(reference)
-    tone = mode_inputs["tone"]
-    tone_at_rate = np.interp(np.arange(int(TONE_S * rate)) / rate, np.arange(len(tone)) / TONE_RATE, tone)
+    tone_at_rate = _tone_at(mode_inputs["tone"], rate)
     numbers = {
         "declared_s": round(declared, 4), "roundtrip_declared_s": round(ref_declared, 4),
         "corr_roundtrip": round(_corr(samples, ref_samples), 6),
@@ -771,14 +769,18 @@ def test_a2v_pro_job_carries_the_input_audio(comfy, mode_inputs, tmp_path):
     facts = _video_facts(out)
     assert (facts["width"], facts["height"], facts["frames"], facts["fps"]) == (128, 128, 25, 24.0)
     samples, rate, declared = _audio(out)
-    tone = mode_inputs["tone"]
-    tone_at_rate = np.interp(np.arange(int(TONE_S * rate)) / rate, np.arange(len(tone)) / TONE_RATE, tone)
+    tone_at_rate = _tone_at(mode_inputs["tone"], rate)
     lag = _best_lag(samples, tone_at_rate)
     numbers = {"prompt_s": round(took, 1), "declared_s": round(declared, 4),
                "corr_input": round(_corr(samples[lag:], tone_at_rate), 6)}
     print("\na2v pro sound track:", json.dumps(numbers))
     assert abs(declared - TONE_S) <= 1 / 24, numbers
     assert numbers["corr_input"] > 0.99, numbers
+
+
+def _tone_at(tone: np.ndarray, rate: int) -> np.ndarray:
+    """The input tone (TONE_S seconds at TONE_RATE) resampled to `rate`, to compare an MP4's sound with."""
+    return np.interp(np.arange(int(TONE_S * rate)) / rate, np.arange(len(tone)) / TONE_RATE, tone)
 
 
 def _best_lag(samples: np.ndarray, reference: np.ndarray, max_lag: int = 4096) -> int:
